@@ -1,0 +1,1 @@
+"""cargogym.envs"""
