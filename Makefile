@@ -40,7 +40,7 @@ test: install-dev
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: install
-	$(VENV)/bin/cargogym bench all
+	$(VENV)/bin/cargogym bench run all
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .cache runs
