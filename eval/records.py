@@ -179,10 +179,11 @@ def resolved(ep: dict[str, Any]) -> bool | None:
     if family_of(ep) == "review":
         if g is not None and as_bool(g.get("review_correct")) is not None:
             return g["review_correct"]
-        lab, verdict = review_label(ep), review_verdict(ep)
-        if lab is not None and (verdict is not None or is_agent_error(ep) or g is not None):
-            return (verdict == REQUEST_CHANGES) == (lab == "buggy") and verdict is not None
-        return False if is_agent_error(ep) else None
+        lab = review_label(ep)
+        if lab is None:
+            return False if is_agent_error(ep) else None
+        verdict = review_verdict(ep)
+        return verdict is not None and (verdict == REQUEST_CHANGES) == (lab == "buggy")
     if g is None:
         return False if is_agent_error(ep) else None
     res = g.get("resolution")

@@ -9,8 +9,9 @@ Layout::
     RUN_DIR/run.json             optional metadata (policy, env, config, ...)
 
 Contract: a line that is not a JSON object (truncated write, garbage) is skipped and counted in
-``Run.corrupt_lines``; an episode whose ``episode_id`` repeats an earlier one replaces it (a
-resumed or retried rollout) and is counted in ``Run.duplicates``. Records are kept as plain
+``Run.corrupt_lines``; an episode whose identity (``episode_key`` = ``<instance_id>#<k>`` as the
+rollouts write it, else ``episode_id``) repeats an earlier one replaces it (a resumed or retried
+rollout) and is counted in ``Run.duplicates``. Records are kept as plain
 dicts; metrics read them defensively. A missing directory, a missing or empty trajectories file
 raises :class:`EvalInputError` (one line, meant for the user).
 """
@@ -78,17 +79,25 @@ def parse_jsonl(text: str) -> tuple[list[dict[str, Any]], int]:
     return records, corrupt
 
 
+def _identity(rec: dict[str, Any]) -> str | None:
+    for key in ("episode_key", "episode_id"):
+        v = rec.get(key)
+        if isinstance(v, str) and v:
+            return f"{key}:{v}"
+    return None
+
+
 def dedupe_episodes(records: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
-    """Keep the last record of each ``episode_id`` (records without one are all kept), in order."""
+    """Keep the last record of each episode identity (records without one are all kept), in order."""
     last: dict[str, int] = {}
     for i, rec in enumerate(records):
-        eid = rec.get("episode_id")
-        if isinstance(eid, str) and eid:
-            last[eid] = i
+        ident = _identity(rec)
+        if ident is not None:
+            last[ident] = i
     out = []
     for i, rec in enumerate(records):
-        eid = rec.get("episode_id")
-        if isinstance(eid, str) and eid and last[eid] != i:
+        ident = _identity(rec)
+        if ident is not None and last[ident] != i:
             continue
         out.append(rec)
     return out, len(records) - len(out)

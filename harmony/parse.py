@@ -149,3 +149,52 @@ def parse_completion(completion: str | list[int]) -> ParsedCompletion:
     return ParsedCompletion(messages=messages, tool_call=tool_call, final=final,
                             analysis="\n".join(analysis), extra=extra)
 
+
+
+def parse_conversation(rendered: str | list[int]) -> list[dict]:
+    """All messages of a rendered conversation (text or ids starting with ``<|start|>``).
+
+    Used to check exported samples: system/developer messages come back with their rendered
+    text as ``content``; tool results with ``name`` = ``"functions.X"``. Raises
+    :class:`HarmonyParseError` when openai-harmony cannot parse it.
+    """
+    from openai_harmony import HarmonyError
+
+    ids = _to_ids(rendered)
+    if not ids or ids[0] != START:
+        raise HarmonyParseError("a rendered conversation starts with <|start|>")
+    try:
+        parsed = get_encoding().parse_messages_from_completion_tokens(ids, None, strict=True)
+    except HarmonyError as e:
+        raise HarmonyParseError(f"conversation is not valid Harmony ({e}): {_snippet(ids)!r}") from None
+    out = []
+    for m in parsed:
+        role = m.author.role.value
+        text = "".join(getattr(c, "text", "") for c in m.content)
+        if role == "tool" or (m.author.name and role != "assistant"):
+            out.append({"role": "tool", "content": text, "channel": m.channel, "recipient": None,
+                        "name": m.author.name, "content_type": None})
+            continue
+        recipient = m.recipient.strip() if m.recipient else None
+        out.append({"role": role, "content": text, "channel": m.channel,
+                    "recipient": None if recipient == "assistant" else recipient, "name": None,
+                    "content_type": normalise_content_type(m.content_type)})
+    return out
+
+
+def canonical_message(msg: dict) -> dict:
+    """A message dict as it comes back from :func:`parse_conversation` (for comparisons)."""
+    from cargogym.harmony.render import _qualify
+
+    role = msg["role"]
+    if role == "tool":
+        return {"role": "tool", "content": msg.get("content") or "", "channel": msg.get("channel") or "commentary",
+                "recipient": None, "name": _qualify(msg["name"]), "content_type": None}
+    recipient = msg.get("recipient")
+    channel = msg.get("channel")
+    if role == "assistant" and recipient:
+        recipient = _qualify(recipient)
+        channel = channel or "commentary"
+    return {"role": role, "content": msg.get("content") or "", "channel": channel if role == "assistant" else None,
+            "recipient": recipient if role == "assistant" else None, "name": None,
+            "content_type": normalise_content_type(msg.get("content_type")) if role == "assistant" and recipient else None}

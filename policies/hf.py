@@ -52,8 +52,13 @@ class HFPolicy:
     """Batched sampling from a transformers causal LM over Harmony-rendered prompts."""
 
     def __init__(self, model, name: str = "hf", device: str | None = None, record_router: bool = True,
-                 max_prompt_tokens: int = 8192):
+                 max_prompt_tokens: int = 8192, cpu_threads: int | None = 1):
         import torch
+
+        if cpu_threads and not torch.cuda.is_available():
+            # On a small shared CPU (Ray workers run cargo beside the driver) one intra-op thread is
+            # ~3.5x faster for the tiny model than two contending ones (measured on 2 cores).
+            torch.set_num_threads(cpu_threads)
 
         self.model = model
         self.name = name

@@ -286,8 +286,12 @@ mod tests {
 
     #[test]
     fn edge_weight_picks_smallest_parallel_edge() {
-        let g =
-            Graph::from_edges(3, Direction::Directed, &[(0, 1, 9), (0, 1, 4), (0, 1, 6)]).unwrap();
+        let g = Graph::from_edges(
+            3,
+            Direction::Directed,
+            &[(0, 1, 9), (0, 2, 1), (0, 1, 4), (0, 1, 6)],
+        )
+        .unwrap();
         assert_eq!(g.edge_weight(0, 1), Some(4));
         assert_eq!(g.edge_weight(1, 0), None);
         assert_eq!(g.edge_weight(7, 0), None);

@@ -131,6 +131,8 @@ mod tests {
         assert_eq!(mst_weight(&Graph::undirected(1)).unwrap(), Some(0));
         assert_eq!(mst_weight(&Graph::undirected(0)).unwrap(), Some(0));
         assert_eq!(mst_weight(&weighted()).unwrap(), Some(11));
+        let two_trees = Graph::from_edges(3, Direction::Undirected, &[(0, 1, 1)]).unwrap();
+        assert_eq!(mst_weight(&two_trees).unwrap(), None);
         assert_eq!(kruskal(&Graph::undirected(0)).unwrap().bottleneck(), None);
     }
 

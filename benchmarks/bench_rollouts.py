@@ -1,0 +1,90 @@
+"""Rollout throughput: episodes/s with 1 vs 2 Ray workers (oracle policy, built-in tasks),
+env-side overhead per episode, and tokens/s of the tiny GPT-OSS MoE (CPU, or GPU when present).
+
+    python -m cargogym.benchmarks.bench_rollouts [--tasks N] [--repeats R]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+
+from cargogym.benchmarks.common import print_table, write_results
+
+
+def _episodes_per_s(tasks, workers: int, repeats: int) -> tuple[float, list[float], list[dict]]:
+    from cargogym.rollouts.runner import run_rollouts
+
+    rates, records = [], []
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as out:
+            t0 = time.perf_counter()
+            res = run_rollouts(tasks, "oracle", out, workers=workers, episodes_per_task=1)
+            rates.append(res.written / (time.perf_counter() - t0))
+            from cargogym.rollouts.storage import read_records
+
+            records = read_records(f"{out}/trajectories.jsonl")
+    return statistics.median(rates), rates, records
+
+
+def _tokens_per_s(batch: int, new_tokens: int, repeats: int) -> dict:
+    import torch
+
+    from cargogym.policies.base import Sampling
+    from cargogym.policies.hf import HFPolicy
+
+    pol = HFPolicy.from_config(seed=0)
+    conv = [{"role": "system", "content": "You are a Rust coder."}, {"role": "user", "content": "Fix the bug."}]
+    prompts = [pol.encode_prompt(conv, [])] * batch
+    pol.generate_from_ids(prompts, Sampling(max_new_tokens=4, seed=0))  # warm-up
+    rates = []
+    for r in range(repeats):
+        t0 = time.perf_counter()
+        comps = pol.generate_from_ids(prompts, Sampling(max_new_tokens=new_tokens, seed=r))
+        rates.append(sum(len(c.token_ids) for c in comps) / (time.perf_counter() - t0))
+    return {"device": pol.device, "batch": batch, "new_tokens": new_tokens,
+            "tokens_per_s": statistics.median(rates), "torch_threads": torch.get_num_threads()}
+
+
+def main(argv=None) -> dict:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--tasks", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--skip-rollouts", action="store_true")
+    args = ap.parse_args(argv)
+    rows = []
+    extra: dict = {}
+    if not args.skip_rollouts:
+        from cargogym.rollouts.config import select_tasks
+        from cargogym.rollouts.runner import ensure_ray
+
+        tasks = select_tasks(None, limit=args.tasks, families=["single_bug"])
+        ensure_ray(num_cpus=2)
+        r1, all1, _ = _episodes_per_s(tasks, 1, args.repeats)
+        r2, all2, recs = _episodes_per_s(tasks, 2, args.repeats)
+        walls = [r.get("rollout_wall_time", 0.0) for r in recs]
+        tool_time = [sum(t.get("duration", 0.0) for t in r.get("turns", [])) for r in recs]
+        overhead = [w - t for w, t in zip(walls, tool_time)]
+        rows += [
+            {"metric": "oracle episodes/s, 1 worker", "value": r1, "runs": len(all1)},
+            {"metric": "oracle episodes/s, 2 workers", "value": r2, "runs": len(all2)},
+            {"metric": "speed-up 2 vs 1 workers (goal >= 1.7)", "value": r2 / r1 if r1 else 0.0, "runs": args.repeats},
+            {"metric": "episode wall time, median s", "value": statistics.median(walls) if walls else 0.0, "runs": len(walls)},
+            {"metric": "env-side overhead per episode (wall - tool time), median s",
+             "value": statistics.median(overhead) if overhead else 0.0, "runs": len(overhead)},
+        ]
+        extra["speedup"] = r2 / r1 if r1 else 0.0
+    tok = _tokens_per_s(batch=8, new_tokens=64, repeats=args.repeats)
+    rows.append({"metric": f"tiny GPT-OSS tokens/s ({tok['device']}, batch {tok['batch']})",
+                 "value": tok["tokens_per_s"], "runs": args.repeats})
+    extra["tiny_moe"] = tok
+    print_table("rollouts", rows)
+    path = write_results("rollouts", rows, extra)
+    print(f"wrote {path}")
+    return {"rows": rows, **extra}
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,109 @@
+"""Conversation building blocks (pure): task prompts, child-frame prompts, hand-off notes, and the
+text rendering of a conversation used as the initial observation."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from cargogym.tasks.record import Task
+
+
+def msg(role: str, content: str) -> dict[str, Any]:
+    return {"role": role, "content": content, "channel": None, "recipient": None, "name": None,
+            "content_type": None}
+
+
+def tool_result(tool: str, content: str) -> dict[str, Any]:
+    return {"role": "tool", "content": content, "channel": "commentary", "recipient": None,
+            "name": f"functions.{tool}", "content_type": None}
+
+
+def _file_list(files: list[str], limit: int = 80) -> str:
+    shown = files[:limit]
+    more = f"\n  … and {len(files) - limit} more" if len(files) > limit else ""
+    return "\n".join(f"  {f}" for f in shown) + more
+
+
+def task_text(task: Task, files: list[str]) -> str:
+    """The user message that states ``task`` (the agent's own task; also the similarity baseline)."""
+    parts = [task.problem_statement.strip() or f"Fix the crate {task.crate} so that its tests pass."]
+    if task.family == "review":
+        diff = (task.review or {}).get("diff", "")
+        if diff and diff.strip() not in task.problem_statement:
+            parts.append(f"The change to review:\n```diff\n{diff.rstrip()}\n```")
+        parts.append("Answer with a final message that starts with APPROVE (the change is correct) or "
+                     "REQUEST_CHANGES (it introduces a bug), followed by your comments.")
+    parts.append(f"Crate `{task.crate}` is checked out at the workspace root. Files:\n{_file_list(files)}")
+    return "\n\n".join(parts)
+
+
+def child_text(instructions: str, files: dict[str, str | None], may_edit: list[str], max_chars: int) -> str:
+    """The user message of a delegated child: instructions plus the listed files' contents."""
+    parts = [instructions.strip()]
+    budget = max_chars
+    for path, text in files.items():
+        if text is None:
+            parts.append(f"--- {path} (does not exist yet)")
+            continue
+        body = text if len(text) <= budget else text[:max(0, budget)] + "\n… (truncated; use read_file)"
+        budget -= len(body)
+        parts.append(f"--- {path}\n{body.rstrip()}")
+    scope = ", ".join(may_edit) if may_edit else "no files"
+    parts.append(f"You may edit only: {scope}. When you are done, answer with a final message (or call "
+                 "submit) that reports what you did; it is returned to the agent that asked you.")
+    return "\n\n".join(parts)
+
+
+def handoff_text(title: str, body: str) -> str:
+    return f"## {title}\n{body.rstrip()}"
+
+
+def plan_text(plan: dict[str, Any] | None) -> str:
+    if not plan:
+        return "(no plan)"
+    lines = []
+    for i in plan.get("order", range(len(plan["subtasks"]))):
+        st = plan["subtasks"][i]
+        files = ", ".join(st.get("files", [])) or "-"
+        lines.append(f"{i}. [{st.get('role', 'coder')}] {st['description']} (files: {files})")
+    return "\n".join(lines)
+
+
+def render_conversation(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:
+    """A readable text form of a conversation and its tools (the initial observation)."""
+    out = []
+    for m in messages:
+        head = m["role"]
+        if m.get("name"):
+            head += f" {m['name']}"
+        if m.get("channel"):
+            head += f" [{m['channel']}]"
+        if m.get("recipient"):
+            head += f" -> {m['recipient']}"
+        out.append(f"### {head}\n{m.get('content', '')}")
+    if tools:
+        lines = []
+        for t in tools:
+            props = t["parameters"].get("properties", {})
+            req = set(t["parameters"].get("required", []))
+            args = ", ".join(f"{k}{'' if k in req else '?'}: {v.get('type', 'any')}" for k, v in props.items())
+            lines.append(f"- {t['name']}({args}): {t['description']}")
+        out.append("### tools\n" + "\n".join(lines))
+    else:
+        out.append("### tools\n(none: answer on the final channel)")
+    return "\n\n".join(out)
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, keeping head and tail, with a note in between."""
+    if len(text) <= limit:
+        return text
+    note = f"\n… [{len(text) - limit} characters cut] …\n"
+    keep = max(0, limit - len(note))
+    head = keep * 2 // 3
+    return text[:head] + note + text[len(text) - (keep - head):] if keep - head > 0 else text[:head] + note
+
+
+def dumps(obj: Any) -> str:
+    return json.dumps(obj, ensure_ascii=False, sort_keys=True)

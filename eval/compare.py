@@ -1,0 +1,133 @@
+"""Two runs side by side: every metric of A and B, the difference A − B and its bootstrap interval.
+
+The two runs are resampled independently (they are separate samples of episodes); a difference
+whose interval excludes 0 is marked significant, and ``better`` names the run that is ahead on a
+significant difference (taking lower-is-better metrics into account). Output: ``report.md``,
+``summary.json`` (``a`` and ``b`` summaries, ``differences``, ``resolved_by_family``,
+``shared_instances``) and ``compare_metrics.png``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from cargogym.eval.bootstrap import difference_ci
+from cargogym.eval.metrics import METRICS
+from cargogym.eval.records import family_of
+from cargogym.eval.report import Analysis, _md_table, fmt, fmt_ci, write_json
+
+
+def differences(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
+    cfg = a.cfg
+    rows = []
+    for name, spec in METRICS.items():
+        ra, rb = a.results[name], b.results[name]
+        diff, dci = None, None
+        if ra.measured and rb.measured:
+            diff, dci = difference_ci(a.measurements[name].sample, b.measurements[name].sample,
+                                      cfg.bootstrap_resamples, cfg.seed, cfg.confidence)
+        significant = dci is not None and (dci[0] > 0 or dci[1] < 0)
+        better = None
+        if significant and diff is not None:
+            better = "a" if (diff > 0) == spec.higher_is_better else "b"
+        rows.append({
+            "metric": name, "higher_is_better": spec.higher_is_better,
+            "a": ra.value, "a_n": ra.n, "a_ci95": list(ra.ci) if ra.ci else None,
+            "b": rb.value, "b_n": rb.n, "b_ci95": list(rb.ci) if rb.ci else None,
+            "diff": diff, "diff_ci95": list(dci) if dci else None,
+            "significant": significant, "better": better,
+        })
+    return rows
+
+
+def _family_rows(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
+    fa = {r["group"]: r for r in a.summary["resolved_by_family"]}
+    fb = {r["group"]: r for r in b.summary["resolved_by_family"]}
+    rows = []
+    for g in sorted(set(fa) | set(fb)):
+        va, vb = (fa.get(g) or {}).get("resolved_rate"), (fb.get(g) or {}).get("resolved_rate")
+        rows.append({"family": g, "a": va, "a_n": (fa.get(g) or {}).get("n", 0), "b": vb,
+                     "b_n": (fb.get(g) or {}).get("n", 0), "diff": None if va is None or vb is None else va - vb})
+    return rows
+
+
+def compare(a: Analysis, b: Analysis) -> dict[str, Any]:
+    """JSON-ready comparison of two analysed runs."""
+    ids_a = {ep.get("instance_id") for ep in a.run.episodes if isinstance(ep.get("instance_id"), str)}
+    ids_b = {ep.get("instance_id") for ep in b.run.episodes if isinstance(ep.get("instance_id"), str)}
+    return {
+        "a": a.summary, "b": b.summary,
+        "labels": [a.run.name, b.run.name],
+        "shared_instances": len(ids_a & ids_b),
+        "families": sorted({f for f in map(family_of, a.run.episodes + b.run.episodes) if f}),
+        "differences": differences(a, b),
+        "resolved_by_family": _family_rows(a, b),
+        "plots": [],
+    }
+
+
+def _labels(a: Analysis, b: Analysis) -> tuple[str, str]:
+    la, lb = a.run.name, b.run.name
+    if la == lb:
+        la, lb = f"A:{la}", f"B:{lb}"
+    return la, lb
+
+
+def render_markdown(c: dict[str, Any], a: Analysis, b: Analysis) -> str:
+    la, lb = _labels(a, b)
+    conf = int(round(a.cfg.confidence * 100))
+    sa, sb = c["a"]["episodes"], c["b"]["episodes"]
+    out = [f"# cargogym comparison: {la} vs {lb}", "",
+           f"A = `{c['a']['run']}` ({sa['total']} episodes, {sa['scored']} scored); "
+           f"B = `{c['b']['run']}` ({sb['total']} episodes, {sb['scored']} scored); "
+           f"{c['shared_instances']} instance ids in both.", "",
+           f"Differences are A − B with {conf}% bootstrap intervals (runs resampled independently, "
+           f"{a.cfg.bootstrap_resamples} resamples, seed {a.cfg.seed}). '*' = interval excludes 0.", "", "## Metrics", ""]
+    rows = []
+    for r in c["differences"]:
+        va = "not measured" if r["a"] is None else f"{fmt(r['a'])} (n={r['a_n']})"
+        vb = "not measured" if r["b"] is None else f"{fmt(r['b'])} (n={r['b_n']})"
+        d = "—" if r["diff"] is None else f"{r['diff']:+.3f}{'*' if r['significant'] else ''}"
+        better = {"a": la, "b": lb}.get(r["better"] or "", "—")
+        rows.append([r["metric"] + ("" if r["higher_is_better"] else " (↓)"), va, vb, d, fmt_ci(r["diff_ci95"]), better])
+    out += [_md_table(["metric", la, lb, "A − B", f"{conf}% CI of A − B", "better"], rows), ""]
+    if c["resolved_by_family"]:
+        out += ["## Resolved rate per family", "", _md_table(["family", la, lb, "A − B"], [
+            [r["family"], f"{fmt(r['a'])} (n={r['a_n']})", f"{fmt(r['b'])} (n={r['b_n']})",
+             "—" if r["diff"] is None else f"{r['diff']:+.3f}"] for r in c["resolved_by_family"]]), ""]
+    stages = sorted(set(c["a"]["gates"]) | set(c["b"]["gates"]))
+    for st in stages:
+        ga, gb = c["a"]["gates"].get(st), c["b"]["gates"].get(st)
+        out += [f"## Promotion gates: {st}", "",
+                f"{la}: {'PASSED' if ga and ga['passed'] else 'FAILED'}; {lb}: {'PASSED' if gb and gb['passed'] else 'FAILED'}", ""]
+        by_metric_b = {g["metric"]: g for g in (gb or {}).get("gates", [])}
+        out += [_md_table(["metric", "threshold", la, lb], [
+            [g["metric"], ("≥ " if g["direction"] == "min" else "≤ ") + f"{g['threshold']:g}",
+             f"{fmt(g['value'])} {g['status'].upper()}",
+             f"{fmt(by_metric_b.get(g['metric'], {}).get('value'))} {by_metric_b.get(g['metric'], {}).get('status', 'not measured').upper()}"]
+            for g in (ga or {}).get("gates", [])]), ""]
+    if c["plots"]:
+        out += ["## Plots", ""] + [f"![{p[:-4]}]({p})" for p in c["plots"]] + [""]
+    notes = [f"A: {n}" for n in c["a"]["notes"]] + [f"B: {n}" for n in c["b"]["notes"]]
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def write_comparison(a: Analysis, b: Analysis, out: Path) -> list[Path]:
+    from cargogym.tasks.record import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    c = compare(a, b)
+    if a.cfg.plots and any(r["a"] is not None and r["b"] is not None for r in c["differences"]):
+        try:
+            from cargogym.eval import plots
+
+            plots.compare_metrics(c["differences"], _labels(a, b), out / "compare_metrics.png")
+            c["plots"].append("compare_metrics.png")
+        except Exception as e:  # a broken plot must not lose the report
+            c["a"]["notes"].append(f"plot compare_metrics.png failed: {e.__class__.__name__}: {e}")
+    atomic_write_text(out / "report.md", render_markdown(c, a, b))
+    write_json(out / "summary.json", c)
+    return [out / "report.md", out / "summary.json", *(out / p for p in c["plots"])]

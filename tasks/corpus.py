@@ -1,0 +1,71 @@
+"""The built-in crate corpus (``tasks/crates/<name>/``) and reading crates from disk."""
+
+from __future__ import annotations
+
+from pathlib import Path, PurePosixPath
+
+from cargogym.errors import CargogymError
+
+CRATES_DIR = Path(__file__).resolve().parent / "crates"
+_SOURCE_DIRS = ("src", "tests", "benches", "examples")
+_TEST_DIRS = ("tests", "benches", "examples")
+
+
+class CorpusError(CargogymError):
+    """An unknown crate name or a folder that is not a crate."""
+
+
+def builtin_crates() -> dict[str, Path]:
+    """Built-in crates by name (sorted): every folder of ``tasks/crates`` with a ``Cargo.toml``."""
+    if not CRATES_DIR.is_dir():
+        return {}
+    return {p.name: p for p in sorted(CRATES_DIR.iterdir()) if (p / "Cargo.toml").is_file()}
+
+
+def crate_path(name: str) -> Path:
+    """The folder of built-in crate ``name``; :class:`CorpusError` listing the known ones."""
+    crates = builtin_crates()
+    if name not in crates:
+        raise CorpusError(f"unknown built-in crate {name!r}; known: {', '.join(crates) or '(none)'}")
+    return crates[name]
+
+
+def resolve_crates(spec: str | list[str]) -> dict[str, Path]:
+    """``"all"``, a comma-separated list, or a list of built-in names / crate folder paths."""
+    items = [s.strip() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not items or items == ["all"]:
+        crates = builtin_crates()
+        if not crates:
+            raise CorpusError(f"no built-in crates found under {CRATES_DIR}")
+        return crates
+    out: dict[str, Path] = {}
+    for item in items:
+        p = Path(item)
+        if (p / "Cargo.toml").is_file():
+            out[p.resolve().name] = p.resolve()
+        elif "/" in item or item.startswith("."):
+            raise CorpusError(f"{item}: not a crate folder (no Cargo.toml)")
+        else:
+            out[item] = crate_path(item)
+    return out
+
+
+def is_test_path(rel: str) -> bool:
+    """Files that are test code by location (``tests/``, ``benches/``, ``examples/``)."""
+    parts = PurePosixPath(rel).parts
+    return bool(parts) and parts[0] in _TEST_DIRS
+
+
+def read_crate(path: str | Path) -> dict[str, str]:
+    """The crate's files that tasks may touch: ``Cargo.toml`` and every ``.rs`` under src/, tests/,
+    benches/, examples/ (relative POSIX paths → text). Never ``target/`` or ``Cargo.lock``."""
+    root = Path(path)
+    if not (root / "Cargo.toml").is_file():
+        raise CorpusError(f"{root}: not a crate folder (no Cargo.toml)")
+    files = {"Cargo.toml": (root / "Cargo.toml").read_text(encoding="utf-8")}
+    for d in _SOURCE_DIRS:
+        base = root / d
+        if base.is_dir():
+            for f in sorted(base.rglob("*.rs")):
+                files[f.relative_to(root).as_posix()] = f.read_text(encoding="utf-8")
+    return files
