@@ -187,8 +187,11 @@ def summarize_tests(run: Any, test_filter: str | None) -> tuple[str, dict[str, A
     scope = f" (filter {test_filter!r})" if test_filter else ""
     if ex.timed_out:
         return f"cargo test{scope}: timed out after {ex.duration:.0f} s", result
-    if not tests and ex.exit_code not in (0, None):
-        return f"cargo test{scope}: the build failed\n{compiler_errors(ex.stderr or '')}", result
+    build_errors = list(getattr(run, "build_errors", []) or [])
+    if getattr(run, "build_ok", True) is False or (not tests and ex.exit_code not in (0, None)):
+        errors = "\n\n".join(build_errors[:5]) if build_errors else compiler_errors(ex.stderr or "")
+        more = f"\n… and {len(build_errors) - 5} more error(s)" if len(build_errors) > 5 else ""
+        return f"cargo test{scope}: the crate failed to compile\n{errors}{more}", result
     head = f"cargo test{scope}: {counts['passed']} passed, {counts['failed']} failed, {counts['ignored']} ignored"
     if not tests:
         head += " (no tests matched)" if test_filter else " (no tests ran)"

@@ -13,6 +13,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from cargogym.config import ConfigError
@@ -24,7 +25,7 @@ def _out_console() -> Console:
 
 
 def _fail(command: str, message: str) -> typer.Exit:
-    Console(stderr=True, highlight=False).print(f"[red]cargogym {command}: {message}[/red]", soft_wrap=True)
+    Console(stderr=True, highlight=False).print(f"[red]cargogym {command}: {escape(message)}[/red]", soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -140,7 +141,7 @@ def gates_command(
                           _status_text(g.status))
         console.print(table)
         for note in run.notes:
-            console.print(f"note: {note}")
+            console.print(f"note: {escape(note)}")
         failed = [g.gate.metric for g in checked if not g.passed]
         console.print("[green]all gates passed[/green]" if passed else
                       f"[red]{len(failed)} of {len(checked)} gate(s) not passed: {', '.join(failed)}[/red]")

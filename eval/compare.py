@@ -4,7 +4,8 @@ The two runs are resampled independently (they are separate samples of episodes)
 whose interval excludes 0 is marked significant, and ``better`` names the run that is ahead on a
 significant difference (taking lower-is-better metrics into account). Output: ``report.md``,
 ``summary.json`` (``a`` and ``b`` summaries, ``differences``, ``resolved_by_family``,
-``shared_instances``) and ``compare_metrics.png``.
+``shared_instances``, ``matched_cost``: steps and wall time of A over B on the instance ids both
+runs played, paired by instance) and ``compare_metrics.png``.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from cargogym.eval.bootstrap import difference_ci
-from cargogym.eval.metrics import METRICS
+from cargogym.eval.bootstrap import bootstrap_ci, difference_ci
+from cargogym.eval.metrics import METRICS, eligible, matched_cost_ratio
 from cargogym.eval.records import family_of
 from cargogym.eval.report import Analysis, _md_table, fmt, fmt_ci, write_json
 
@@ -29,7 +30,7 @@ def differences(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
                                       cfg.bootstrap_resamples, cfg.seed, cfg.confidence)
         significant = dci is not None and (dci[0] > 0 or dci[1] < 0)
         better = None
-        if significant and diff is not None:
+        if significant and diff is not None and spec.higher_is_better is not None:
             better = "a" if (diff > 0) == spec.higher_is_better else "b"
         rows.append({
             "metric": name, "higher_is_better": spec.higher_is_better,
@@ -52,6 +53,20 @@ def _family_rows(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
     return rows
 
 
+def matched_costs(a: Analysis, b: Analysis) -> dict[str, Any]:
+    """Steps and wall time of A over B on the instance ids both runs played (paired by instance)."""
+    cfg = a.cfg
+    ea, eb = eligible(a.run.episodes, cfg.exclude_infra_errors), eligible(b.run.episodes, cfg.exclude_infra_errors)
+    out = {}
+    for key in ("steps", "wall_time"):
+        m = matched_cost_ratio(ea, eb, key)
+        value = m.sample.point() if m.sample is not None else None
+        ci = bootstrap_ci(m.sample, cfg.bootstrap_resamples, cfg.seed, cfg.confidence) if value is not None else None
+        out[key] = {"ratio_a_over_b": value, "ci95": list(ci) if ci else None, "n": m.n if value is not None else 0,
+                    "detail": m.detail, "note": m.note}
+    return out
+
+
 def compare(a: Analysis, b: Analysis) -> dict[str, Any]:
     """JSON-ready comparison of two analysed runs."""
     ids_a = {ep.get("instance_id") for ep in a.run.episodes if isinstance(ep.get("instance_id"), str)}
@@ -63,6 +78,7 @@ def compare(a: Analysis, b: Analysis) -> dict[str, Any]:
         "families": sorted({f for f in map(family_of, a.run.episodes + b.run.episodes) if f}),
         "differences": differences(a, b),
         "resolved_by_family": _family_rows(a, b),
+        "matched_cost": matched_costs(a, b),
         "plots": [],
     }
 
@@ -90,12 +106,21 @@ def render_markdown(c: dict[str, Any], a: Analysis, b: Analysis) -> str:
         vb = "not measured" if r["b"] is None else f"{fmt(r['b'])} (n={r['b_n']})"
         d = "—" if r["diff"] is None else f"{r['diff']:+.3f}{'*' if r['significant'] else ''}"
         better = {"a": la, "b": lb}.get(r["better"] or "", "—")
-        rows.append([r["metric"] + ("" if r["higher_is_better"] else " (↓)"), va, vb, d, fmt_ci(r["diff_ci95"]), better])
+        rows.append([r["metric"] + (" (↓)" if r["higher_is_better"] is False else ""), va, vb, d, fmt_ci(r["diff_ci95"]), better])
     out += [_md_table(["metric", la, lb, "A − B", f"{conf}% CI of A − B", "better"], rows), ""]
     if c["resolved_by_family"]:
         out += ["## Resolved rate per family", "", _md_table(["family", la, lb, "A − B"], [
             [r["family"], f"{fmt(r['a'])} (n={r['a_n']})", f"{fmt(r['b'])} (n={r['b_n']})",
              "—" if r["diff"] is None else f"{r['diff']:+.3f}"] for r in c["resolved_by_family"]]), ""]
+    mc = c["matched_cost"]
+    if any(v["ratio_a_over_b"] is not None for v in mc.values()):
+        out += ["## Cost on shared tasks", "",
+                "Per instance id played by both runs: mean cost in A summed over instances, divided by the same sum in B "
+                "(< 1: A is cheaper); the bootstrap resamples instances.", "",
+                _md_table(["cost", "A / B", f"{conf}% CI", "instances", f"resolved {la}", f"resolved {lb}"], [
+                    [key, fmt(v["ratio_a_over_b"]), fmt_ci(v["ci95"]), str(v["n"]),
+                     fmt(v["detail"].get("resolved_rate_a")), fmt(v["detail"].get("resolved_rate_b"))]
+                    for key, v in mc.items() if v["ratio_a_over_b"] is not None]), ""]
     stages = sorted(set(c["a"]["gates"]) | set(c["b"]["gates"]))
     for st in stages:
         ga, gb = c["a"]["gates"].get(st), c["b"]["gates"].get(st)
@@ -124,7 +149,8 @@ def write_comparison(a: Analysis, b: Analysis, out: Path) -> list[Path]:
         try:
             from cargogym.eval import plots
 
-            plots.compare_metrics(c["differences"], _labels(a, b), out / "compare_metrics.png")
+            rates = [r for r in c["differences"] if METRICS[r["metric"]].unit in ("rate", "divergence")]
+            plots.compare_metrics(rates, _labels(a, b), out / "compare_metrics.png")
             c["plots"].append("compare_metrics.png")
         except Exception as e:  # a broken plot must not lose the report
             c["a"]["notes"].append(f"plot compare_metrics.png failed: {e.__class__.__name__}: {e}")

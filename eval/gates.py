@@ -8,10 +8,10 @@
         gates:
           <metric>: 0.85             # shorthand for {min: 0.85}
           <metric>: {max: 0.2}       # lower-is-better metric
-          <metric>: {min: 0.7, min_n: 30, on: ci_low}
+          <metric>: {min: 0.7, min_n: 30, use: ci_low}
 
 ``min``/``max``: the threshold and its direction (value >= min, value <= max). ``min_n``
-(default 1): fewer units than that and the gate is *not measured*. ``on``: compare the point
+(default 1): fewer units than that and the gate is *not measured*. ``use``: compare the point
 ``value`` (default) or a bound of the 95 % interval (``ci_low``/``ci_high``, stricter).
 A metric that is not measured never passes.
 """
@@ -35,11 +35,11 @@ class Gate:
     threshold: float
     direction: str = "min"   # "min": value >= threshold; "max": value <= threshold
     min_n: int = 1
-    on: str = "value"        # "value" | "ci_low" | "ci_high"
+    use: str = "value"       # "value" | "ci_low" | "ci_high"
 
     def describe(self) -> str:
         op = "≥" if self.direction == "min" else "≤"
-        extra = "" if self.on == "value" else f" ({self.on})"
+        extra = "" if self.use == "value" else f" ({self.use})"
         return f"{op} {self.threshold:g}{extra}"
 
 
@@ -58,7 +58,7 @@ class GateResult:
         r = self.result
         return {
             "metric": self.gate.metric, "threshold": self.gate.threshold, "direction": self.gate.direction,
-            "on": self.gate.on, "min_n": self.gate.min_n, "status": self.status,
+            "use": self.gate.use, "min_n": self.gate.min_n, "status": self.status,
             "value": r.value if r else None, "n": r.n if r else 0,
             "ci95": list(r.ci) if (r and r.ci) else None,
         }
@@ -78,24 +78,24 @@ def _number(x: Any, where: str) -> float:
 
 
 def parse_gate(metric: str, spec: Any, where: str) -> Gate:
-    """One gate from its YAML form (a number, or a mapping with min|max, min_n, on)."""
+    """One gate from its YAML form (a number, or a mapping with min|max, min_n, use)."""
     if metric not in METRICS:
         raise ConfigError(f"{where}: unknown metric {metric!r}; known metrics: {', '.join(METRICS)}")
     if not isinstance(spec, dict):
         return Gate(metric, _number(spec, f"{where}: gate {metric!r}"))
-    unknown = sorted(set(spec) - {"min", "max", "min_n", "on"})
+    unknown = sorted(str(k) for k in set(spec) - {"min", "max", "min_n", "use"})
     if unknown:
-        raise ConfigError(f"{where}: gate {metric!r}: unknown key(s) {', '.join(unknown)}; known: max, min, min_n, on")
+        raise ConfigError(f"{where}: gate {metric!r}: unknown key(s) {', '.join(unknown)}; known: max, min, min_n, use")
     if ("min" in spec) == ("max" in spec):
         raise ConfigError(f"{where}: gate {metric!r} needs exactly one of 'min' or 'max'")
     direction = "min" if "min" in spec else "max"
     min_n = spec.get("min_n", 1)
     if isinstance(min_n, bool) or not isinstance(min_n, int) or min_n < 1:
         raise ConfigError(f"{where}: gate {metric!r}: min_n must be a positive integer, got {min_n!r}")
-    on = spec.get("on", "value")
-    if on not in ("value", "ci_low", "ci_high"):
-        raise ConfigError(f"{where}: gate {metric!r}: 'on' must be value, ci_low or ci_high, got {on!r}")
-    return Gate(metric, _number(spec[direction], f"{where}: gate {metric!r}"), direction, min_n, on)
+    use = spec.get("use", "value")
+    if use not in ("value", "ci_low", "ci_high"):
+        raise ConfigError(f"{where}: gate {metric!r}: 'use' must be value, ci_low or ci_high, got {use!r}")
+    return Gate(metric, _number(spec[direction], f"{where}: gate {metric!r}"), direction, min_n, use)
 
 
 def load_stages(path: str | Path | None = None) -> dict[str, Stage]:
@@ -135,12 +135,12 @@ def check_gate(gate: Gate, result: MetricResult | None) -> GateResult:
     """Pass/fail/not measured of one gate against a metric result."""
     if result is None or not result.measured or result.n < gate.min_n:
         return GateResult(gate, result, NOT_MEASURED, None)
-    if gate.on == "value":
+    if gate.use == "value":
         x = result.value
     elif result.ci is None:
         return GateResult(gate, result, NOT_MEASURED, None)
     else:
-        x = result.ci[0] if gate.on == "ci_low" else result.ci[1]
+        x = result.ci[0] if gate.use == "ci_low" else result.ci[1]
     eps = 1e-9  # float noise: 0.75 computed as a mean of fractions must still meet 0.75
     ok = x >= gate.threshold - eps if gate.direction == "min" else x <= gate.threshold + eps
     return GateResult(gate, result, PASS if ok else FAIL, x)

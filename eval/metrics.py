@@ -70,7 +70,7 @@ class MetricResult:
     value: float | None
     n: int
     ci: tuple[float, float] | None
-    higher_is_better: bool = True
+    higher_is_better: bool | None = True
     detail: dict[str, Any] = field(default_factory=dict)
     note: str = ""
 
@@ -94,8 +94,9 @@ class MetricResult:
 class MetricSpec:
     name: str
     fn: Callable[[Episodes], Measurement]
-    higher_is_better: bool
+    higher_is_better: bool | None  # None: neither direction is "better" (descriptive metric)
     definition: str  # one line, for tables
+    unit: str = "rate"  # rate (a fraction in [0, 1]) | reward | ratio | divergence
 
 
 def _not_measured(note: str, detail: dict[str, Any] | None = None) -> Measurement:
@@ -376,33 +377,59 @@ def no_conflict_rate(episodes: Episodes) -> Measurement:
     return Measurement(ratio_sample(num, den), int(sum(den)), {"episodes": len(den)})
 
 
-def _coordination(episodes: Episodes, key: str, conv: Callable[[Any], float | None]) -> Measurement:
-    arms: dict[str, dict[bool, list[float]]] = defaultdict(lambda: {True: [], False: []})
+def _steps(x: Any) -> float | None:
+    v = as_int(x)
+    return None if v is None else float(v)
+
+
+COST_FIELDS: dict[str, Callable[[Any], float | None]] = {"steps": _steps, "wall_time": as_float}
+
+
+def _matched_ratio(items: list[tuple[bool | None, dict[str, Any]]], key: str,
+                   names: tuple[str, str], why_empty: str) -> Measurement:
+    """``items`` are (arm, episode). Sum over matched instance_ids of the mean ``key`` in arm True,
+    divided by the same sum in arm False; an instance is matched when it has episodes in both
+    arms. Units = instances."""
+    conv = COST_FIELDS[key]
+    cost: dict[str, dict[bool, list[float]]] = defaultdict(lambda: {True: [], False: []})
     res: dict[str, dict[bool, list[bool]]] = defaultdict(lambda: {True: [], False: []})
-    for ep in episodes:
-        iid, d, v = ep.get("instance_id"), delegated(ep), conv(ep.get(key))
-        if not isinstance(iid, str) or d is None or v is None:
+    for side, ep in items:
+        iid, v = ep.get("instance_id"), conv(ep.get(key))
+        if not isinstance(iid, str) or side is None or v is None:
             continue
-        arms[iid][d].append(v)
+        cost[iid][side].append(v)
         r = resolved(ep)
         if r is not None:
-            res[iid][d].append(r)
-    matched = sorted(i for i, a in arms.items() if a[True] and a[False])
+            res[iid][side].append(r)
+    matched = sorted(i for i, c in cost.items() if c[True] and c[False])
     if not matched:
-        return _not_measured("no instance_id with both delegated and solo episodes")
-    deleg = np.array([np.mean(arms[i][True]) for i in matched])
-    solo = np.array([np.mean(arms[i][False]) for i in matched])
+        return _not_measured(why_empty)
+    num = np.array([np.mean(cost[i][True]) for i in matched])
+    den = np.array([np.mean(cost[i][False]) for i in matched])
 
-    def rate(flag: bool) -> float | None:
-        vals = [x for i in matched for x in res[i][flag]]
+    def rate(side: bool) -> float | None:
+        vals = [x for i in matched for x in res[i][side]]
         return float(np.mean(vals)) if vals else None
 
-    return Measurement(ratio_sample(deleg, solo), len(matched), {
-        f"mean_{key}_delegated": float(deleg.mean()),
-        f"mean_{key}_solo": float(solo.mean()),
-        "resolved_rate_delegated": rate(True),
-        "resolved_rate_solo": rate(False),
+    return Measurement(ratio_sample(num, den), len(matched), {
+        f"mean_{key}_{names[0]}": float(num.mean()),
+        f"mean_{key}_{names[1]}": float(den.mean()),
+        f"resolved_rate_{names[0]}": rate(True),
+        f"resolved_rate_{names[1]}": rate(False),
     })
+
+
+def _coordination(episodes: Episodes, key: str) -> Measurement:
+    return _matched_ratio([(delegated(ep), ep) for ep in episodes], key, ("delegated", "solo"),
+                          "no instance_id with both delegated and solo episodes")
+
+
+def matched_cost_ratio(episodes_a: Episodes, episodes_b: Episodes, key: str = "steps") -> Measurement:
+    """Across two runs: over instance_ids present in both, sum of per-instance mean ``key``
+    (``steps`` or ``wall_time``) in run A divided by the same sum in run B (e.g. a multi-agent run
+    against a solo one). n = shared instances."""
+    items = [(True, ep) for ep in episodes_a] + [(False, ep) for ep in episodes_b]
+    return _matched_ratio(items, key, ("a", "b"), "no instance_id in both runs")
 
 
 def coordination_efficiency_steps(episodes: Episodes) -> Measurement:
@@ -410,12 +437,12 @@ def coordination_efficiency_steps(episodes: Episodes) -> Measurement:
     (``delegations > 0``) and solo episodes, sum of per-instance mean steps with delegation
     divided by the sum of per-instance mean steps solo. < 1: delegation takes fewer steps.
     n = matched instances (the bootstrap resamples instances)."""
-    return _coordination(episodes, "steps", lambda x: None if as_int(x) is None else float(as_int(x)))
+    return _coordination(episodes, "steps")
 
 
 def coordination_efficiency_wall_time(episodes: Episodes) -> Measurement:
     """As ``coordination_efficiency_steps`` with ``wall_time`` (seconds) instead of steps."""
-    return _coordination(episodes, "wall_time", as_float)
+    return _coordination(episodes, "wall_time")
 
 
 def routing_role_divergence(episodes: Episodes) -> Measurement:
@@ -427,9 +454,7 @@ def routing_role_divergence(episodes: Episodes) -> Measurement:
         return _not_measured("no router records (HFPolicy runs only)")
     if len(data.roles) < 2:
         return _not_measured(f"router records of one role only ({data.roles[0]})")
-    from cargogym.eval.routing import loads, pairwise_divergence
-
-    pairs = pairwise_divergence(loads(data.counts.sum(axis=0)), data.roles)
+    pairs = routing.pairwise_divergence(routing.loads(data.counts.sum(axis=0)), data.roles)
     return Measurement(routing.divergence_sample(data), data.n_episodes,
                        {"pairwise": pairs, "roles": data.roles, "skipped": data.skipped})
 
@@ -441,7 +466,7 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("cargo_test_pass_rate", cargo_test_pass_rate, True, "FULL resolution: all F2P and P2P pass (non-review)"),
         MetricSpec("clippy_clean_rate", clippy_clean_rate, True, "compiles with 0 clippy warnings, where clippy ran"),
         MetricSpec("resolved_rate", resolved_rate, True, "solved, all families (review: correct verdict)"),
-        MetricSpec("mean_reward", mean_reward, True, "mean episode reward"),
+        MetricSpec("mean_reward", mean_reward, True, "mean episode reward", "reward"),
         MetricSpec("delegation_accuracy", delegation_accuracy, True, "delegate-or-not matches the task label"),
         MetricSpec("plan_completeness", plan_completeness, True, "share of the task's sub-bugs the plan covers"),
         MetricSpec("plan_precision", plan_precision, True, "share of planned subtasks that were necessary"),
@@ -450,9 +475,9 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("review_false_alarm_rate", review_false_alarm_rate, False, "clean diffs answered REQUEST_CHANGES"),
         MetricSpec("multi_file_consistency", multi_file_consistency, True, "≥2-file tasks: compiles and keeps all P2P"),
         MetricSpec("no_conflict_rate", no_conflict_rate, True, "delegated subtasks with no conflict"),
-        MetricSpec("coordination_efficiency_steps", coordination_efficiency_steps, False, "steps delegated / solo, matched tasks"),
-        MetricSpec("coordination_efficiency_wall_time", coordination_efficiency_wall_time, False, "wall time delegated / solo, matched tasks"),
-        MetricSpec("routing_role_divergence", routing_role_divergence, True, "mean Jensen–Shannon divergence of expert load between roles"),
+        MetricSpec("coordination_efficiency_steps", coordination_efficiency_steps, False, "steps delegated / solo, matched tasks", "ratio"),
+        MetricSpec("coordination_efficiency_wall_time", coordination_efficiency_wall_time, False, "wall time delegated / solo, matched tasks", "ratio"),
+        MetricSpec("routing_role_divergence", routing_role_divergence, None, "mean Jensen–Shannon divergence of expert load between roles", "divergence"),
     )
 }
 

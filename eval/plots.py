@@ -75,29 +75,36 @@ def learning_curve(steps: list[float], mean_reward: list[float], path: Path) -> 
 
 
 def expert_load(routing_summary: dict[str, Any], path: Path) -> Path:
-    """One heat map per role: layers × experts, each cell the share of the layer's tokens."""
+    """One heat map per role: layers × experts, each cell the share of the layer's tokens
+    (one colour scale for all roles, so the maps compare)."""
     import numpy as np
+    from matplotlib.ticker import MaxNLocator
 
     roles = list(routing_summary["roles"])
-    fig = _figure(3.2 * len(roles) + 1.0, 0.25 * routing_summary["layers"] + 2.5)
+    loads = {r: np.array([[np.nan if v is None else v for v in row] for row in routing_summary["roles"][r]["load"]])
+             for r in roles}
+    finite = [m[np.isfinite(m)] for m in loads.values()]
+    vmax = max((float(f.max()) for f in finite if f.size), default=1.0) or 1.0
+    fig = _figure(3.0 * len(roles) + 1.5, 0.22 * routing_summary["layers"] + 2.8)
+    fig.set_layout_engine("constrained")
+    axes = fig.subplots(1, len(roles), squeeze=False)[0]
     im = None
-    for i, role in enumerate(roles):
-        ax = fig.add_subplot(1, len(roles), i + 1)
-        load = np.array([[np.nan if v is None else v for v in row] for row in routing_summary["roles"][role]["load"]])
-        im = ax.imshow(load, aspect="auto", cmap="viridis", vmin=0.0, vmax=float(np.nanmax(load)) if np.isfinite(load).any() else 1.0)
+    for ax, role in zip(axes, roles):
+        im = ax.imshow(loads[role], aspect="auto", cmap="viridis", vmin=0.0, vmax=vmax, interpolation="nearest")
         ax.set_title(role)
         ax.set_xlabel("expert")
-        if i == 0:
-            ax.set_ylabel("layer")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes[0].set_ylabel("layer")
     if im is not None:
-        fig.colorbar(im, ax=fig.axes, shrink=0.8, label="share of layer's routed tokens")
+        fig.colorbar(im, ax=list(axes), shrink=0.9, label="share of the layer's routed tokens")
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path
 
 
 def compare_metrics(rows: list[dict[str, Any]], labels: tuple[str, str], path: Path) -> Path:
-    """Side-by-side bars of the metrics measured in both runs that live in [0, 1]."""
+    """Side-by-side bars of the given metrics (values in [0, 1]) measured in both runs."""
     rows = [r for r in rows if r["a"] is not None and r["b"] is not None
             and 0.0 <= r["a"] <= 1.0 and 0.0 <= r["b"] <= 1.0]
     fig = _figure(max(6.0, 0.7 * len(rows) + 2.0), 4.5)

@@ -168,7 +168,7 @@ def render_markdown(a: Analysis) -> str:
             f"{a.cfg.seed}); n is the metric's denominator. Definitions: docs/METRICS.md.", ""]
     rows = []
     for name, r in a.results.items():
-        rows.append([name, fmt_value(r), fmt_ci(r.ci), str(r.n), METRICS[name].definition + ("" if r.higher_is_better else " (lower is better)"),
+        rows.append([name, fmt_value(r), fmt_ci(r.ci), str(r.n), METRICS[name].definition + (" (lower is better)" if r.higher_is_better is False else ""),
                      r.note if not r.measured else ""])
     out += [_md_table(["metric", "value", f"{conf}% CI", "n", "definition", "note"], rows), ""]
     for name, (st, grs) in a.gates.items():

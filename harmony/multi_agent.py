@@ -194,7 +194,9 @@ def format_harmony_multi_agent(trajectory: dict, tools: Any = None, role_prompts
     return samples
 
 
-def _steps_from_messages(msgs: list[dict], role: str) -> list[dict]:
+def steps_from_messages(msgs: list[dict], role: str) -> list[dict]:
+    """Steps (multi-role schema) of assistant/tool messages, all given ``role``; see the module
+    docstring for where a step starts."""
     steps: list[dict] = []
 
     def new() -> dict:
@@ -244,7 +246,7 @@ def parse_harmony_multi_agent(samples: Sequence[dict], role_prompts: dict[str, s
             raise TrajectoryFormatError(f"sample {s.get('frame_id')}: no user message")
         convo = [m for m in msgs if m["role"] in ("assistant", "tool")]
         frames.append({"sample": s, "role": role, "task": user.split(HANDOFF)[0],
-                       "steps": _steps_from_messages(convo, role)})
+                       "steps": steps_from_messages(convo, role)})
     by_id = {f["sample"]["frame_id"]: f for f in frames}
     for f in frames:  # attach children to their parent's delegate call
         pid = f["sample"].get("parent_id")
@@ -279,7 +281,7 @@ def canonical_trajectory(trajectory: dict) -> dict:
             for i in seg:
                 msgs += _step_messages(steps[i])
                 calls += steps[i].get("tool_calls") or []
-            new = _steps_from_messages(
+            new = steps_from_messages(
                 [dict(m, recipient=m.get("recipient")) for m in msgs], role)
             flat = [c for st in new for c in st["tool_calls"]]
             for c_new, c_old in zip(flat, calls):

@@ -375,8 +375,10 @@ class TestRun:
         else:
             code = 0 if self.valid and self.counts()["failed"] == 0 else 101
         truncated = self.build.truncated or any("truncated" in p for p in self.problems)
-        return ExecResult(code, render(self), self.build.stderr[-4000:], self.timed_out,
-                          self.duration, truncated)
+        stderr = self.build.stderr[-4000:]
+        if self.build_errors:  # as plain cargo would show them (we build with JSON messages)
+            stderr = "\n\n".join(self.build_errors[:10]) + "\n" + stderr
+        return ExecResult(code, render(self), stderr, self.timed_out, self.duration, truncated)
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -47,6 +47,14 @@ def _diagnostics(stdout: str) -> tuple[list[str], list[str]]:
     return errors, warnings
 
 
+def _with_rendered(res: ExecResult, diagnostics: list[str]) -> ExecResult:
+    """``res`` with the rendered diagnostics in stderr, as plain (non-JSON) cargo prints them."""
+    if not diagnostics:
+        return res
+    text = "\n\n".join(diagnostics[:20]) + "\n" + res.stderr
+    return ExecResult(res.exit_code, res.stdout, text, res.timed_out, res.duration, res.truncated)
+
+
 @dataclass
 class CheckRun:
     ok: bool
@@ -67,7 +75,7 @@ def run_cargo_check(sandbox: Sandbox, ws_path: str | Path, timeout: float = 120,
     if not ok and not errors:
         tail = [ln for ln in res.stderr.splitlines() if ln.strip()]
         errors = ["\n".join(tail[-15:]) or f"cargo check exited with status {res.exit_code}"]
-    return CheckRun(ok=ok, errors=errors, exec=res, warnings=len(warnings))
+    return CheckRun(ok=ok, errors=errors, exec=_with_rendered(res, errors + warnings), warnings=len(warnings))
 
 
 @dataclass
@@ -99,6 +107,7 @@ def run_clippy(sandbox: Sandbox, ws_path: str | Path, timeout: float = 120) -> C
     argv = [toolchain()["cargo"], "clippy", "--offline", "--message-format=json"]
     res = sandbox.run(argv, cwd=ws_path, timeout=timeout)
     errors, warnings = _diagnostics(res.stdout)
+    res = _with_rendered(res, errors + warnings)
     if res.exit_code != 0:
         return ClippyRun(True, None, res, errors[:5], note="clippy failed (the crate does not compile?)")
     return ClippyRun(True, len(warnings), res, warnings[:20])

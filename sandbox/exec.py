@@ -168,7 +168,7 @@ def base_env(cargo_home: Path | None = None) -> dict[str, str]:
         "CARGO_NET_OFFLINE": "true",
         "CARGO_TERM_COLOR": "never",
         "CARGO_TERM_PROGRESS_WHEN": "never",
-        "CARGO_INCREMENTAL": "1",
+        "CARGO_INCREMENTAL": "0",  # tiny crates: less CPU and half the target/ size (measured)
         "RUST_BACKTRACE": "0",
     }
     rustup_home = os.environ.get("RUSTUP_HOME") or str(Path(env["HOME"]) / ".rustup")

@@ -33,6 +33,9 @@ class Mutation:
     node_type: str
     line: int
     note: str
+    node_start: int = -1
+    node_end: int = -1
+    single_node: bool = True
 
     @property
     def key(self) -> str:
@@ -71,11 +74,18 @@ def check_edit(src: bytes, edit: Edit) -> str | None:
             return "deleted span is not a node"
         old_shape = [s for s in old_shape if not s.endswith(":<HOLE>")]
         return None if old_shape == shape(new_tree) else "deletion changed more than one node"
-    new_start = edit.node_start - (edit.node_start - edit.start)
-    new_hole = (new_start, new_start + len(edit.replacement.encode()))
     if edit.start != edit.node_start or edit.end != edit.node_end:
         return "replacement span is not the node span"
+    new_hole = (edit.start, edit.start + len(edit.replacement.encode()))
     return None if old_shape == shape(new_tree, new_hole) else "changed more than one node"
+
+
+def check_mutation(files: dict[str, str], m: Mutation) -> str | None:
+    """:func:`check_edit` for a :class:`Mutation` of ``files`` (None when valid)."""
+    if m.file not in files:
+        return f"no file {m.file}"
+    edit = Edit(m.start, m.end, m.replacement, m.node_type, m.note, m.node_start, m.node_end, m.single_node)
+    return check_edit(files[m.file].encode(), edit)
 
 
 def _line_of(src: bytes, offset: int) -> int:
@@ -124,7 +134,8 @@ def find_mutations(files: dict[str, str], operators: Iterable[Operator] | None =
                     if check and check_edit(src, edit) is not None:
                         continue
                     out.append(Mutation(op.name, op.intent, rel, edit.start, edit.end, edit.replacement,
-                                        edit.node_type, _line_of(src, edit.start), edit.note))
+                                        edit.node_type, _line_of(src, edit.start), edit.note,
+                                        edit.node_start, edit.node_end, edit.single_node))
     return out
 
 

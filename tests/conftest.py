@@ -29,3 +29,17 @@ def pytest_sessionfinish(session, exitstatus):
             ray.shutdown()
     except Exception:
         pass
+
+
+@pytest.fixture(scope="session")
+def envs_ledger_suite():
+    """Hand-made ledger tasks of every family (cargogym.envs.handmade), labelled by real cargo runs."""
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo not on PATH")
+    from cargogym.envs.handmade import TestLabeler, ledger_suite
+
+    labeler = TestLabeler()
+    try:
+        yield ledger_suite(labeler)
+    finally:
+        labeler.close()

@@ -1,0 +1,205 @@
+"""Grade a workspace by SWE-bench's rules, hardened against reward hacking.
+
+:func:`grade` never trusts the episode workspace's state beyond its source text:
+
+1. The agent's changes (``workspace.snapshot()``) are filtered by
+   :func:`cargogym.rewards.protect.graded_changes`: test files, test-only modules, ``#[cfg(test)]``
+   modules inside source files, ``Cargo.toml``/``build.rs``/config keep their starting content.
+2. They are applied to a **fresh** workspace of the task (pristine pre-built + setup_patch), so
+   nothing the agent's code wrote into ``target/`` or elsewhere during the episode survives;
+   then ``task.test_patch`` is applied.
+3. Tests run per binary (:mod:`cargogym.rewards.libtest`) with exit-status / summary / log-file
+   cross-checks; any untrustworthy binary makes the run invalid → resolution NO.
+4. A FAIL_TO_PASS or PASS_TO_PASS test that is missing, ignored or failed does not pass.
+   FULL = all F2P and all P2P pass; PARTIAL = at least one F2P passes and all P2P pass; else NO.
+
+``compile_ok`` is ``cargo check`` of the graded state (inferred from the test build when that
+already compiled the library outside ``cfg(test)``); clippy's warning count when installed.
+Review tasks are graded on the verdict against ``task.review["label"]``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from cargogym.rewards.protect import graded_changes
+from cargogym.sandbox.exec import Sandbox
+from cargogym.sandbox.patch import PatchError, apply_patch
+from cargogym.tasks.record import Task
+
+RESOLUTIONS = ("FULL", "PARTIAL", "NO")
+VERDICTS = ("APPROVE", "REQUEST_CHANGES")
+
+
+@dataclass
+class GradingReport:
+    instance_id: str
+    resolution: str                       # "FULL" | "PARTIAL" | "NO"
+    resolved: bool                        # resolution == "FULL"
+    compile_ok: bool
+    f2p_passed: int
+    f2p_total: int
+    p2p_passed: int
+    p2p_total: int
+    tests: dict[str, str] = field(default_factory=dict)      # name -> passed|failed|ignored|missing
+    clippy_available: bool = False
+    clippy_warnings: int | None = None
+    valid: bool = True
+    problems: list[str] = field(default_factory=list)
+    review_verdict: str | None = None
+    review_correct: bool | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)   # F2P/P2P name -> first panic lines
+    notes: list[str] = field(default_factory=list)           # e.g. protected files that were reset
+    build_errors: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "GradingReport":
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+    @property
+    def f2p_fraction(self) -> float:
+        return self.f2p_passed / self.f2p_total if self.f2p_total else (1.0 if self.resolved else 0.0)
+
+    def summary(self) -> str:
+        s = (f"{self.instance_id}: {self.resolution} — F2P {self.f2p_passed}/{self.f2p_total}, "
+             f"P2P {self.p2p_passed}/{self.p2p_total}, compile_ok={self.compile_ok}")
+        if self.review_verdict is not None or self.review_correct is not None:
+            s += f", verdict={self.review_verdict} ({'correct' if self.review_correct else 'wrong'})"
+        if not self.valid:
+            s += " — INVALID: " + "; ".join(self.problems[:3])
+        return s
+
+
+def resolution_of(f2p: dict[str, str], p2p: dict[str, str]) -> str:
+    """SWE-bench's FULL / PARTIAL / NO from per-test statuses (only "passed" passes)."""
+    f_ok = sum(1 for s in f2p.values() if s == "passed")
+    p_ok = all(s == "passed" for s in p2p.values())
+    if p_ok and f_ok == len(f2p):
+        return "FULL"
+    if p_ok and f_ok > 0:
+        return "PARTIAL"
+    return "NO"
+
+
+def parse_verdict(text: str | None) -> str | None:
+    """``APPROVE`` / ``REQUEST_CHANGES`` from the start of a final message (case-insensitive)."""
+    if not text:
+        return None
+    head = text.strip().lstrip("*#`> ").upper().replace("-", "_").replace(" ", "_")
+    for v in ("REQUEST_CHANGES", "APPROVE"):
+        if head.startswith(v):
+            return v
+    return None
+
+
+def _grade_review(task: Task, verdict: str | None, t0: float) -> GradingReport:
+    label = (task.review or {}).get("label")
+    v = parse_verdict(verdict) if verdict not in VERDICTS else verdict
+    correct = v is not None and ((v == "REQUEST_CHANGES") == (label == "buggy"))
+    problems = [] if label in ("buggy", "clean") else [f"review task without a valid label ({label!r})"]
+    if v is None:
+        problems.append("no verdict (the final message must start with APPROVE or REQUEST_CHANGES)")
+    return GradingReport(
+        instance_id=task.instance_id, resolution="FULL" if correct else "NO", resolved=correct,
+        compile_ok=True, f2p_passed=0, f2p_total=0, p2p_passed=0, p2p_total=0,
+        valid=label in ("buggy", "clean"), problems=problems, review_verdict=v,
+        review_correct=correct, timings={"total": time.monotonic() - t0})
+
+
+def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | None = None,
+          *, timeout: float = 180.0, clippy: bool = True) -> GradingReport:
+    """Grade ``workspace`` for ``task`` (see module docstring). Never raises for agent-caused
+    problems: they show up in ``problems`` / ``valid`` / the per-test table."""
+    from cargogym.sandbox.cargo import run_cargo_check, run_cargo_tests, run_clippy
+
+    t0 = time.monotonic()
+    if task.family == "review":
+        return _grade_review(task, review_verdict, t0)
+    timings: dict[str, float] = {}
+    problems: list[str] = []
+    notes: list[str] = []
+
+    # 1-2. fresh workspace with the agent's graded changes and the test patch
+    snapshot = workspace.snapshot()
+    start = workspace.start_files()
+    changes = graded_changes(snapshot, start)
+    if changes.ignored:
+        notes.append("reset to their starting content before grading: " + ", ".join(changes.ignored))
+    problems += changes.tampering
+    manager = getattr(workspace, "manager", None)
+    gws = manager.create(task) if manager is not None else workspace
+    own = gws is not workspace
+    try:
+        if not own:  # no manager: reset protected files in place (target/ is trusted then)
+            for rel in changes.ignored:
+                if rel in start:
+                    gws.write_text(rel, start[rel])
+                else:
+                    gws.delete(rel)
+        for rel, text in changes.files.items():
+            if text is None:
+                gws.delete(rel)
+            else:
+                gws.write_text(rel, text)
+        if task.test_patch and task.test_patch.strip():
+            try:
+                apply_patch(gws.path, task.test_patch)
+            except PatchError as e:
+                problems.append(f"test_patch does not apply: {e}")
+        timings["workspace"] = time.monotonic() - t0
+
+        # 3. tests
+        t = time.monotonic()
+        run = run_cargo_tests(sandbox, gws.path, timeout=timeout)
+        timings["tests"] = time.monotonic() - t
+        if not run.valid:
+            problems += run.problems
+        tests: dict[str, str] = dict(run.tests)
+        f2p = {n: tests.get(n, "missing") for n in task.FAIL_TO_PASS}
+        p2p = {n: tests.get(n, "missing") for n in task.PASS_TO_PASS}
+        for n, s in {**f2p, **p2p}.items():
+            tests.setdefault(n, s)
+        failures = {n: run.failures[n] for n in list(f2p) + list(p2p) if n in run.failures}
+
+        # compile_ok: cargo check, unless the test build already compiled the lib outside cfg(test)
+        t = time.monotonic()
+        has_integration = any(b.target.startswith("test:") and b.executable for b in run.binaries)
+        if run.build_ok and has_integration:
+            compile_ok = True
+        else:
+            check = run_cargo_check(sandbox, gws.path, timeout=min(timeout, 180))
+            compile_ok = check.ok
+        timings["check"] = time.monotonic() - t
+
+        clippy_available, clippy_warnings = False, None
+        if clippy:
+            t = time.monotonic()
+            c = run_clippy(sandbox, gws.path, timeout=min(timeout, 180))
+            clippy_available, clippy_warnings = c.available, c.warnings
+            if not c.available:
+                notes.append(c.note)
+            timings["clippy"] = time.monotonic() - t
+    finally:
+        if own:
+            gws.close()
+
+    valid = not problems
+    resolution = resolution_of(f2p, p2p) if valid else "NO"
+    timings["total"] = time.monotonic() - t0
+    return GradingReport(
+        instance_id=task.instance_id, resolution=resolution, resolved=resolution == "FULL",
+        compile_ok=compile_ok,
+        f2p_passed=sum(1 for s in f2p.values() if s == "passed"), f2p_total=len(f2p),
+        p2p_passed=sum(1 for s in p2p.values() if s == "passed"), p2p_total=len(p2p),
+        tests=tests, clippy_available=clippy_available, clippy_warnings=clippy_warnings,
+        valid=valid, problems=problems, review_verdict=None, review_correct=None,
+        timings=timings, failures=failures, notes=notes, build_errors=run.build_errors[:5],
+    )

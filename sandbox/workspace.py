@@ -1,0 +1,551 @@
+"""Episode workspaces: cheap to make, independent, removed on close and after crashes.
+
+- **Pristine pre-built copy per crate** (:class:`PrebuiltCache`): the crate's files (no ``.git``,
+  no ``target/``) copied to ``~/.cache/cargogym/prebuilt/<crate>-<hash>/`` and built there once
+  (``cargo test --no-run``, ``cargo check``, ``cargo clippy``) with exactly the environment the
+  sandbox uses, so an episode's first ``run_tests`` is an incremental build. The hash covers the
+  files, the toolchain version and the build recipe; the folder is built under a file lock,
+  in a temporary name, then renamed (concurrent workers build it once). Cargo's fingerprints
+  survive the relocation into a workspace (measured: "Fresh").
+- **Episode workspace** (:class:`Workspace`): an **overlay mount** with the pristine copy as the
+  read-only lower layer and a fresh upper dir (``mode="overlay"``, needs root; ~1 ms), else a
+  ``cp -a`` copy (``mode="copy"``). Never hardlinks: cargo and the agent write files in place.
+  ``create(task)`` then applies ``task.setup_patch`` (pristine → broken state).
+- **Cleanup**: each manager owns ``$TMPDIR/cargogym-ws/<pid>-<token>/``; ``close()`` (also at
+  interpreter exit) unmounts and removes it. A manager whose process died (SIGKILL, OOM) is
+  cleaned by the next manager created on the machine: its mounts are detached and its folder
+  removed.
+"""
+
+from __future__ import annotations
+
+import atexit
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import hashlib
+import itertools
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import threading
+import weakref
+from pathlib import Path
+from typing import Iterator
+
+from cargogym.errors import CargogymError
+from cargogym.sandbox.exec import LocalSandbox, Sandbox, base_env, cache_dir, toolchain
+from cargogym.sandbox.patch import PatchError, apply_patch, confined_path, normalize_rel
+from cargogym.tasks.record import Task
+
+PREBUILD_RECIPE = "v1: test --no-run; check; clippy"
+SKIP_DIRS = {"target", ".git", ".hg", ".svn", ".gl"}
+DELETED = None  # value of a deleted file in a snapshot
+
+
+class WorkspaceError(CargogymError):
+    """A workspace that cannot be made (unknown crate, pristine build failure, mount failure)."""
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def iter_source_files(root: Path, rel: str = ".") -> Iterator[str]:
+    """Relative POSIX paths of regular files under ``root/rel``, skipping ``target/``, VCS folders
+    and cargogym's temporary files; symlinks are not followed."""
+    base = root if rel in (".", "") else root / rel
+    for dirpath, dirnames, filenames in os.walk(base):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (here / d).is_symlink())
+        for name in sorted(filenames):
+            if name.endswith(".cargogym-tmp"):
+                continue
+            p = here / name
+            if p.is_symlink() or not p.is_file():
+                continue
+            yield p.relative_to(root).as_posix()
+
+
+def read_tree(root: Path) -> dict[str, str]:
+    """Text of every source file under ``root`` (binary / non-UTF-8 files skipped)."""
+    out: dict[str, str] = {}
+    for rel in iter_source_files(root):
+        try:
+            data = (root / rel).read_bytes()
+        except OSError:
+            continue
+        if b"\0" in data[:8192]:
+            continue
+        try:
+            out[rel] = data.decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+    return out
+
+
+_TOOLCHAIN_ID: str | None = None
+
+
+def _toolchain_id() -> str:
+    global _TOOLCHAIN_ID
+    if _TOOLCHAIN_ID is not None:
+        return _TOOLCHAIN_ID
+    tc = toolchain()
+    try:
+        out = subprocess.run([tc["rustc"], "-vV"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        out = tc["rustc"]
+    _TOOLCHAIN_ID = out.strip()
+    return _TOOLCHAIN_ID
+
+
+def crate_source_dir(task: Task) -> Path:
+    """Folder of the task's crate (built-in corpus or a local path)."""
+    if task.is_builtin:
+        try:
+            from cargogym.tasks.corpus import crate_path
+
+            return crate_path(task.crate)
+        except ImportError:  # corpus module not there yet
+            p = Path(__file__).resolve().parent.parent / "tasks" / "crates" / task.crate
+            if not (p / "Cargo.toml").is_file():
+                raise WorkspaceError(f"unknown built-in crate {task.crate!r}")
+            return p
+    p = Path(task.repo).expanduser()
+    if not (p / "Cargo.toml").is_file():
+        raise WorkspaceError(f"task {task.instance_id}: {p} is not a crate folder (no Cargo.toml)")
+    return p
+
+
+# -- pristine pre-built cache --------------------------------------------------------------------
+class PrebuiltCache:
+    """Pristine, pre-built crate copies under ``<cache>/prebuilt``; see module docstring."""
+
+    _memo: dict[tuple[str, str], Path] = {}
+    _texts: dict[Path, dict[str, str]] = {}
+    _lock = threading.Lock()
+
+    def __init__(self, root: str | Path | None = None, sandbox: Sandbox | None = None) -> None:
+        self.root = Path(root) if root else cache_dir() / "prebuilt"
+        self._sandbox = sandbox
+
+    def _files(self, src: Path, task: Task | None) -> dict[str, bytes]:
+        if task is not None and not task.is_builtin and task.base_commit and (src / ".git").exists():
+            return self._git_files(src, task.base_commit)
+        files: dict[str, bytes] = {}
+        for rel in iter_source_files(src):
+            files[rel] = (src / rel).read_bytes()
+        return files
+
+    @staticmethod
+    def _git_files(src: Path, commit: str) -> dict[str, bytes]:
+        """Files of ``commit`` (``git archive``: no history reaches the workspace)."""
+        import io
+        import tarfile
+
+        res = subprocess.run(["git", "-C", str(src), "archive", "--format=tar", commit],
+                             capture_output=True, timeout=120)
+        if res.returncode != 0:
+            raise WorkspaceError(f"git archive {commit} in {src} failed: {res.stderr.decode(errors='replace').strip()}")
+        files: dict[str, bytes] = {}
+        with tarfile.open(fileobj=io.BytesIO(res.stdout)) as tar:
+            for m in tar.getmembers():
+                if m.isfile() and not any(part in SKIP_DIRS for part in Path(m.name).parts[:1]):
+                    f = tar.extractfile(m)
+                    if f is not None:
+                        files[m.name] = f.read()
+        return files
+
+    def key(self, files: dict[str, bytes]) -> str:
+        h = hashlib.sha256()
+        h.update(PREBUILD_RECIPE.encode())
+        h.update(_toolchain_id().encode())
+        env = base_env()
+        for k in sorted(env):  # build-relevant settings of the sandbox environment
+            if k in ("CARGO_INCREMENTAL", "RUSTFLAGS", "CARGO_ENCODED_RUSTFLAGS", "RUSTC_WRAPPER") or k.startswith("CARGO_BUILD_") or k.startswith("CARGO_PROFILE_"):
+                h.update(f"{k}={env[k]}".encode())
+        for rel in sorted(files):
+            h.update(rel.encode() + b"\0" + hashlib.sha256(files[rel]).digest())
+        return h.hexdigest()[:16]
+
+    def get(self, src: str | Path, name: str | None = None, task: Task | None = None) -> Path:
+        """The pre-built pristine copy of the crate at ``src`` (built on first use)."""
+        src = Path(src).resolve()
+        git = task is not None and not task.is_builtin and bool(task.base_commit) and (src / ".git").exists()
+        # cheap signature of the source folder: names, sizes, mtimes (no reads on the hot path)
+        sig = (task.base_commit if git else "") + "|".join(
+            f"{rel}:{st.st_size}:{st.st_mtime_ns}" for rel in iter_source_files(src)
+            for st in [os.stat(src / rel)])
+        memo_key = (str(src), hashlib.sha256(sig.encode()).hexdigest())
+        with self._lock:
+            if memo_key in self._memo and self._memo[memo_key].is_dir():
+                return self._memo[memo_key]
+        files = self._files(src, task)
+        key = self.key(files)
+        name = name or src.name
+        final = self.root / f"{name}-{key}"
+        if not final.is_dir():
+            self.root.mkdir(parents=True, exist_ok=True)
+            with open(self.root / f".{name}-{key}.lock", "w") as lockf:
+                fcntl.flock(lockf, fcntl.LOCK_EX)
+                if not final.is_dir():
+                    self._build(files, final)
+        with self._lock:
+            self._memo[memo_key] = final
+        return final
+
+    def _build(self, files: dict[str, bytes], final: Path) -> None:
+        tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}")
+        try:
+            for rel, data in files.items():
+                p = tmp / rel
+                p.parent.mkdir(parents=True, exist_ok=True)
+                p.write_bytes(data)
+            sb = self._sandbox or LocalSandbox()
+            try:
+                from cargogym.sandbox.cargo import clippy_available
+
+                cargo = toolchain()["cargo"]
+                steps = [[cargo, "test", "--offline", "--no-run", "--no-fail-fast", "--message-format=json"],
+                         [cargo, "check", "--offline", "--message-format=json"]]
+                if clippy_available(sb, tmp):
+                    steps.append([cargo, "clippy", "--offline", "--message-format=json"])
+                for argv in steps:
+                    res = sb.run(argv, cwd=tmp, timeout=900)
+                    if res.exit_code != 0 and argv[1] != "clippy":
+                        raise WorkspaceError(
+                            f"pre-building the pristine crate {final.name} failed ({' '.join(argv[1:3])}):\n"
+                            + (res.stderr[-3000:] or res.stdout[-3000:]))
+            finally:
+                if self._sandbox is None:
+                    sb.close()
+            shutil.rmtree(tmp / "target" / "cargogym-logs", ignore_errors=True)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+
+    @classmethod
+    def texts(cls, pristine: Path) -> dict[str, str]:
+        """Source texts of a pristine copy (memoised; the copy never changes)."""
+        with cls._lock:
+            if pristine not in cls._texts:
+                cls._texts[pristine] = read_tree(pristine)
+            return dict(cls._texts[pristine])
+
+
+# -- mounting ------------------------------------------------------------------------------------
+_libc = None
+MNT_DETACH = 2
+
+
+def _lib():
+    global _libc
+    if _libc is None:
+        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+    return _libc
+
+
+def mount_overlay(lower: Path, upper: Path, work: Path, target: Path) -> None:
+    opts = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    if any(c in str(p) for p in (lower, upper, work) for c in ",:"):
+        raise OSError(errno.EINVAL, "overlay paths may not contain ',' or ':'")
+    rc = _lib().mount(b"overlay", str(target).encode(), b"overlay", 0, opts.encode())
+    if rc != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, f"mount overlay on {target}: {os.strerror(e)}")
+
+
+def umount(target: Path) -> None:
+    if _lib().umount2(str(target).encode(), MNT_DETACH) != 0:
+        e = ctypes.get_errno()
+        if e not in (errno.EINVAL, errno.ENOENT):  # EINVAL: not a mount point
+            raise OSError(e, f"umount {target}: {os.strerror(e)}")
+
+
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below ``path`` (deepest first)."""
+    prefix = str(path).rstrip("/") + "/"
+    out = []
+    try:
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            mp = line.split()[4].replace("\\040", " ")
+            if mp.startswith(prefix) or mp == str(path):
+                out.append(Path(mp))
+    except OSError:
+        pass
+    return sorted(out, key=lambda p: len(str(p)), reverse=True)
+
+
+_OVERLAY_OK: bool | None = None
+_OVERLAY_NOTE = ""
+
+
+def overlay_supported(probe_dir: Path) -> tuple[bool, str]:
+    """Whether an overlay mount works here (probed once per process)."""
+    global _OVERLAY_OK, _OVERLAY_NOTE
+    if _OVERLAY_OK is None:
+        if os.geteuid() != 0:
+            _OVERLAY_OK, _OVERLAY_NOTE = False, "not root: overlay mounts need CAP_SYS_ADMIN; using copies"
+        else:
+            d = Path(tempfile.mkdtemp(prefix="probe-", dir=probe_dir))
+            try:
+                for s in ("l", "u", "w", "m"):
+                    (d / s).mkdir()
+                (d / "l" / "f").write_text("x")
+                mount_overlay(d / "l", d / "u", d / "w", d / "m")
+                ok = (d / "m" / "f").read_text() == "x"
+                umount(d / "m")
+                _OVERLAY_OK, _OVERLAY_NOTE = ok, "overlay mount"
+            except OSError as e:
+                _OVERLAY_OK, _OVERLAY_NOTE = False, f"overlay mount refused ({e}); using copies"
+            finally:
+                for mp in mounts_under(d):
+                    try:
+                        umount(mp)
+                    except OSError:
+                        pass
+                shutil.rmtree(d, ignore_errors=True)
+    return bool(_OVERLAY_OK), _OVERLAY_NOTE
+
+
+# -- workspaces ----------------------------------------------------------------------------------
+class Workspace:
+    """One episode's crate. ``path`` is the crate root (broken state at start, no ``.git``)."""
+
+    def __init__(self, manager: "WorkspaceManager", task: Task, path: Path, home: Path,
+                 pristine: Path, mounted: bool) -> None:
+        self.manager = manager
+        self.task = task
+        self.path = path
+        self.pristine = pristine
+        self.mounted = mounted
+        self._home = home
+        self._start: dict[str, str] = {}
+        self.closed = False
+
+    # files --------------------------------------------------------------------------------
+    def read_text(self, rel: str) -> str:
+        return confined_path(self.path, rel).read_text(encoding="utf-8")
+
+    def write_text(self, rel: str, text: str) -> None:
+        p = confined_path(self.path, rel)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        confined_path(self.path, rel)
+        tmp = p.with_name(f".{p.name}.cargogym-tmp")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, p)
+
+    def delete(self, rel: str) -> None:
+        p = confined_path(self.path, rel)
+        if p.exists():
+            p.unlink()
+
+    def list_files(self, rel: str = ".") -> list[str]:
+        """Source files (relative to the crate root) under ``rel``; never ``target/``."""
+        if rel not in (".", "", "./"):
+            rel = normalize_rel(rel)
+        return list(iter_source_files(self.path, rel))
+
+    def apply_patch(self, diff: str, may_edit=None):
+        return apply_patch(self.path, diff, may_edit=may_edit)
+
+    # state --------------------------------------------------------------------------------
+    def start_files(self) -> dict[str, str]:
+        """Source texts of the episode's starting (broken) state."""
+        return dict(self._start)
+
+    def current_files(self) -> dict[str, str]:
+        return read_tree(self.path)
+
+    def snapshot(self) -> dict[str, str | None]:
+        """rel path → text of files that differ from the broken start; a deleted file maps to
+        ``None`` (``DELETED``). Files under ``target/`` are never included."""
+        now = self.current_files()
+        snap: dict[str, str | None] = {p: t for p, t in now.items() if self._start.get(p) != t}
+        for p in self._start:
+            if p not in now:
+                snap[p] = DELETED
+        return snap
+
+    def restore(self, snapshot: dict[str, str | None]) -> None:
+        """Make the workspace equal to the broken start plus ``snapshot``."""
+        want: dict[str, str | None] = dict(self._start)
+        want.update(snapshot)
+        now = self.current_files()
+        for rel in sorted(set(want) | set(now)):
+            target = want.get(rel)
+            if target is DELETED:
+                if rel in now:
+                    self.delete(rel)
+            elif now.get(rel) != target:
+                self.write_text(rel, target)
+
+    def fork(self) -> "Workspace":
+        """An independent workspace with the current state (its own upper dir / copy)."""
+        ws = self.manager.create(self.task)
+        ws.restore(self.snapshot())
+        return ws
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        self.manager._release(self)
+
+    def __enter__(self) -> "Workspace":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Workspace({self.task.instance_id!r}, {self.path}, {'overlay' if self.mounted else 'copy'})"
+
+
+_ALL_MANAGERS: "weakref.WeakSet[WorkspaceManager]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all_managers() -> None:
+    for m in list(_ALL_MANAGERS):
+        try:
+            m.close()
+        except Exception:
+            pass
+
+
+def default_parent() -> Path:
+    return Path(tempfile.gettempdir()) / "cargogym-ws"
+
+
+def cleanup_stale(parent: Path | None = None) -> list[Path]:
+    """Remove manager folders whose process is gone (crash leftovers); returns those removed."""
+    parent = parent or default_parent()
+    removed = []
+    if not parent.is_dir():
+        return removed
+    for d in parent.iterdir():
+        try:
+            pid = int(d.name.split("-", 1)[0])
+        except ValueError:
+            continue
+        if pid == os.getpid() or Path(f"/proc/{pid}").exists():
+            continue
+        _remove_tree(d)
+        removed.append(d)
+    return removed
+
+
+def _remove_tree(d: Path) -> None:
+    for mp in mounts_under(d):
+        try:
+            umount(mp)
+        except OSError:
+            pass
+    shutil.rmtree(d, ignore_errors=True)
+
+
+class WorkspaceManager:
+    """Makes workspaces for tasks; one per process/actor. ``mode``: auto | overlay | copy."""
+
+    def __init__(self, root: Path | None = None, mode: str = "auto",
+                 cache: PrebuiltCache | None = None, sandbox: Sandbox | None = None) -> None:
+        if mode not in ("auto", "overlay", "copy"):
+            raise WorkspaceError(f"unknown workspace mode {mode!r}; expected auto, overlay or copy")
+        parent = Path(root) if root else default_parent()
+        parent.mkdir(parents=True, exist_ok=True)
+        cleanup_stale(parent)
+        self.root = parent / f"{os.getpid()}-{secrets.token_hex(4)}"
+        self.root.mkdir()
+        self.cache = cache or PrebuiltCache(sandbox=sandbox)
+        ok, note = overlay_supported(self.root) if mode in ("auto", "overlay") else (False, "copy mode requested")
+        if mode == "overlay" and not ok:
+            shutil.rmtree(self.root, ignore_errors=True)
+            raise WorkspaceError(f"overlay workspaces unavailable: {note}")
+        self.mode = "overlay" if ok else "copy"
+        self.note = note
+        self._counter = itertools.count()
+        self._open: dict[int, Workspace] = {}
+        self._lock = threading.Lock()
+        self.closed = False
+        _ALL_MANAGERS.add(self)
+
+    def pristine(self, task: Task) -> Path:
+        return self.cache.get(crate_source_dir(task), task.crate, task)
+
+    def create(self, task: Task) -> Workspace:
+        """A new workspace in the task's broken state (setup_patch applied), target/ pre-built."""
+        if self.closed:
+            raise WorkspaceError("workspace manager is closed")
+        pristine = self.pristine(task)
+        home = self.root / f"ws{next(self._counter)}"
+        home.mkdir()
+        mounted = False
+        try:
+            if self.mode == "overlay":
+                for s in ("upper", "work", "crate"):
+                    (home / s).mkdir()
+                mount_overlay(pristine, home / "upper", home / "work", home / "crate")
+                mounted = True
+            else:
+                res = subprocess.run(["cp", "-a", "--", str(pristine), str(home / "crate")],
+                                     capture_output=True, text=True)
+                if res.returncode != 0:
+                    raise WorkspaceError(f"copying {pristine} failed: {res.stderr.strip()}")
+            ws = Workspace(self, task, home / "crate", home, pristine, mounted)
+            start = PrebuiltCache.texts(pristine)
+            if task.setup_patch and task.setup_patch.strip():
+                try:
+                    res = apply_patch(ws.path, task.setup_patch)
+                except PatchError as e:
+                    raise WorkspaceError(f"task {task.instance_id}: setup_patch does not apply: {e}") from e
+                for rel in res.files_deleted:
+                    start.pop(rel, None)
+                for rel in res.files_changed + res.files_created:
+                    start[rel] = ws.read_text(rel)
+            ws._start = start
+        except BaseException:
+            self._teardown(home, mounted)
+            raise
+        with self._lock:
+            self._open[id(ws)] = ws
+        return ws
+
+    def _teardown(self, home: Path, mounted: bool) -> None:
+        if mounted:
+            try:
+                umount(home / "crate")
+            except OSError:
+                pass
+        shutil.rmtree(home, ignore_errors=True)
+        if home.exists():  # a lazily-detached mount still busy: try once more
+            _remove_tree(home)
+
+    def _release(self, ws: Workspace) -> None:
+        with self._lock:
+            self._open.pop(id(ws), None)
+        self._teardown(ws._home, ws.mounted)
+
+    def open_workspaces(self) -> list[Workspace]:
+        with self._lock:
+            return list(self._open.values())
+
+    def info(self) -> dict:
+        return {"mode": self.mode, "note": self.note, "root": str(self.root),
+                "cache": str(self.cache.root), "open": len(self._open)}
+
+    def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        for ws in self.open_workspaces():
+            ws.close()
+        _remove_tree(self.root)
+
+    def __enter__(self) -> "WorkspaceManager":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

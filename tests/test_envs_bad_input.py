@@ -1,0 +1,109 @@
+"""Bad actions give a clear error observation, never a crash and never a changed workspace."""
+
+from __future__ import annotations
+
+import json
+
+import gymnasium
+import pytest
+
+import cargogym.envs  # noqa: F401
+
+
+def call(tool: str, raw_args: str) -> str:
+    return f"<|channel|>commentary to=functions.{tool} <|constrain|>json<|message|>{raw_args}<|call|>"
+
+
+def snapshot(env) -> dict[str, str]:
+    ws = env.unwrapped.workspace
+    return {rel: ws.read_text(rel) for rel in ws.list_files(".")}
+
+
+BAD_ACTIONS = [
+    ("malformed JSON", call("read_file", '{"path": "src/lib.rs"'), "not valid JSON"),
+    ("arguments not an object", call("apply_patch", '"--- a"'), "must be a JSON object"),
+    ("unknown tool", call("rm_rf", "{}"), "unknown tool 'rm_rf'"),
+    ("unknown tool (dict)", {"tool": "shell", "arguments": {"cmd": "ls"}}, "unknown tool 'shell'"),
+    ("missing argument", {"tool": "read_file", "arguments": {}}, "missing required argument(s) path"),
+    ("mistyped argument", {"tool": "read_file", "arguments": {"path": ["src/lib.rs"]}}, "'path' must be string"),
+    ("extra argument", {"tool": "run_tests", "arguments": {"filter": "x", "jobs": 4}}, "unknown argument(s) jobs"),
+    ("no tool call", "<|channel|>analysis<|message|>I will think about it.<|end|>", "no tool call"),
+    ("plain prose", "Let me fix the bug by editing money.rs", "not valid Harmony"),
+    ("empty", "", "empty completion"),
+    ("over-long", call("apply_patch", json.dumps({"diff": "x" * 70000})), "action too long"),
+    ("wrong action type", 42, "must be a completion string or a dict"),
+    ("bad token ids", {"token_ids": [1, "a"]}, "list of integers"),
+    ("path escape", {"tool": "read_file", "arguments": {"path": "../../etc/passwd"}}, "leaves the crate"),
+    ("absolute path", {"tool": "read_file", "arguments": {"path": "/etc/passwd"}}, "relative to the crate root"),
+    ("missing file", {"tool": "read_file", "arguments": {"path": "src/nope.rs"}}, "no such file"),
+    ("empty diff", {"tool": "apply_patch", "arguments": {"diff": "  "}}, "diff is empty"),
+    ("patch outside", {"tool": "apply_patch", "arguments": {"diff": "--- a/../x.rs\n+++ b/../x.rs\n@@ -1 +1 @@\n-a\n+b\n"}},
+     "patch not applied"),
+    ("half-failing patch", {"tool": "apply_patch", "arguments": {"diff": (
+        "--- a/src/money.rs\n+++ b/src/money.rs\n@@ -1,1 +1,1 @@\n-//! Money\n+//! MONEY\n"
+        "--- a/src/account.rs\n+++ b/src/account.rs\n@@ -1,1 +1,1 @@\n-this line does not exist\n+x\n")}},
+     "patch not applied"),
+]
+
+
+@pytest.fixture(scope="module")
+def env(envs_ledger_suite):
+    e = gymnasium.make("cargogym/RustRepo-v0", task=envs_ledger_suite["single_bug"], max_steps=100)
+    yield e
+    e.close()
+
+
+@pytest.mark.parametrize("name,action,fragment", BAD_ACTIONS, ids=[b[0] for b in BAD_ACTIONS])
+def test_bad_action_gives_error_observation(env, name, action, fragment):
+    env.reset(seed=0)
+    before = snapshot(env)
+    n_msgs = len(env.unwrapped.messages())
+    obs, reward, terminated, truncated, info = env.step(action)
+    assert obs.startswith("error: ") and fragment in obs, obs
+    assert info["error"] and fragment in info["error"]
+    assert not terminated and not truncated and reward == 0.0
+    assert snapshot(env) == before
+    msgs = env.unwrapped.messages()
+    assert len(msgs) > n_msgs and msgs[-1]["content"] == obs  # the agent hears about it
+    turn = env.unwrapped.trajectory()["turns"][-1]
+    assert turn["error"] == info["error"] and turn["observation"] == obs
+    # the episode goes on: a valid call still works
+    obs, *_ = env.step({"tool": "read_file", "arguments": {"path": "src/lib.rs", "start": 1, "end": 2}})
+    assert obs.startswith("src/lib.rs (lines 1-2")
+
+
+def test_step_after_end_and_before_reset(envs_ledger_suite):
+    from cargogym.envs.rust_repo import RustRepoEnv
+
+    raw = RustRepoEnv(task=envs_ledger_suite["single_bug"])
+    obs, reward, terminated, truncated, info = raw.step({"tool": "submit", "arguments": {}})
+    assert obs == "error: call reset() first" and terminated and reward == 0.0
+    raw.reset(seed=0)
+    obs, reward, terminated, truncated, info = raw.step({"tool": "submit", "arguments": {}})
+    assert terminated and info["grading"]["resolution"] == "NO"
+    steps = raw.trajectory()["steps"]
+    obs, reward, terminated, truncated, info = raw.step({"tool": "apply_patch", "arguments": {"diff": "x"}})
+    assert obs == "error: the episode has ended; call reset()" and terminated and not truncated and reward == 0.0
+    assert raw.trajectory()["steps"] == steps
+    raw.close()
+
+
+def test_error_only_episode_truncates_as_agent_error(envs_ledger_suite):
+    env = gymnasium.make("cargogym/RustRepo-v0", task=envs_ledger_suite["single_bug"], max_steps=3,
+                         grade_on_truncation=False)
+    env.reset(seed=0)
+    for i in range(3):
+        obs, reward, terminated, truncated, info = env.step("garbage")
+    assert truncated and not terminated and "episode truncated: step budget of 3 turns" in obs
+    rec = env.unwrapped.trajectory()
+    assert rec["status"] == "agent_error" and rec["grading"] is None and rec["truncated"]
+    env.close()
+
+
+def test_token_budget_truncates(envs_ledger_suite):
+    env = gymnasium.make("cargogym/RustRepo-v0", task=envs_ledger_suite["single_bug"], token_budget=50,
+                         grade_on_truncation=False)
+    env.reset(seed=0)
+    obs, reward, terminated, truncated, info = env.step({"tool": "read_file", "arguments": {"path": "src/money.rs"}})
+    assert truncated and "token budget of 50 tokens" in obs
+    env.close()

@@ -1,0 +1,126 @@
+"""``cargogym malt`` and ``cargogym train grpo|sft|dpo|learn``."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+train_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                        help="GRPO / SFT / DPO training from MALT trees, and the end-to-end learning run.")
+
+_OVERRIDE = typer.Option([], "--override", "-o", help="config override key=value (repeatable)")
+
+
+def _flags(**kw) -> list[str]:
+    return [f"{k}={v}" for k, v in kw.items() if v is not None]
+
+
+def malt(
+    tasks: Optional[str] = typer.Option(None, help="tasks JSONL (default: the built-in set)"),
+    branching: Optional[int] = typer.Option(None, help="samples per node at every level"),
+    out: Optional[str] = typer.Option(None, help="trees JSONL to write"),
+    policy: Optional[str] = typer.Option(None, help="malt-scripted | oracle | tiny-gpt-oss | hf:PATH | openai:URL"),
+    workers: Optional[int] = typer.Option(None, help="Ray actors (0: in-process)"),
+    limit: Optional[int] = typer.Option(None, help="only the first N tasks"),
+    config: str = typer.Option("malt", "--config", "-c", help="YAML under configs/ or a path"),
+    override: list[str] = _OVERRIDE,
+) -> None:
+    """Sample generator → verifier → refiner trees, value them, and write them as JSONL."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from cargogym.config import load_config
+    from cargogym.rollouts.config import select_tasks
+    from cargogym.training.malt import MaltConfig, sample_trees
+    from cargogym.training.trees import assign_values, summarize, write_trees
+
+    cfg = load_config(MaltConfig, config, list(override) + _flags(tasks=tasks, branching=branching, out=out,
+                                                                   policy=policy, workers=workers, limit=limit))
+    cfg.level_branching()
+    selected = select_tasks(cfg.tasks, cfg.limit, cfg.families)
+    console = Console(stderr=True)
+    levels = len(cfg.roles)
+
+    def on_level(level: int, n: int, secs: float) -> None:
+        console.print(f"level {level + 1}/{levels} ({cfg.roles[level]}): {n} nodes in {secs:.1f}s")
+
+    trees = sample_trees(selected, cfg, on_level=on_level)
+    assign_values(trees, cfg.value.op, cfg.value.temperature, cfg.value.scale)
+    path = Path(cfg.out or f"runs/malt-{time.strftime('%Y%m%d-%H%M%S')}/trees.jsonl")
+    write_trees(path, trees)
+    s = summarize(trees, cfg.value.threshold)
+    table = Table(title=f"MALT trees → {path}")
+    for col in ("role", "nodes", "mean value", f"V > {cfg.value.threshold}"):
+        table.add_column(col)
+    for role, r in s["roles"].items():
+        table.add_row(role, str(r["nodes"]), f"{r['mean_value']:.3f}", str(r["correct"]))
+    Console().print(table)
+
+
+def _train_cfg(config: str, override: list[str], **flags):
+    from cargogym.config import load_config
+    from cargogym.training.train import TrainConfig
+
+    return load_config(TrainConfig, config, list(override) + _flags(**flags))
+
+
+@train_app.command("grpo")
+def grpo(
+    trees: Optional[str] = typer.Option(None, help="MALT trees JSONL"),
+    policy: Optional[str] = typer.Option(None, help="tiny-gpt-oss[:CONFIG.yaml] | hf:PATH"),
+    out: Optional[str] = typer.Option(None, help="output folder"),
+    epochs: Optional[int] = typer.Option(None),
+    config: str = typer.Option("train", "--config", "-c"),
+    override: list[str] = _OVERRIDE,
+) -> None:
+    """GRPO updates of the policy on the trees' sibling advantages."""
+    from rich.console import Console
+
+    from cargogym.training.train import train_grpo
+
+    cfg = _train_cfg(config, override, trees=trees, policy=policy, out=out, epochs=epochs)
+    console = Console(stderr=True)
+    s = train_grpo(cfg, on_step=lambda i, m: console.print(
+        f"step {i}: loss {m['loss']:+.4f}  clip {m['clip_ratio']:.2f}  {m['step_time']:.2f}s"))
+    Console().print(f"GRPO: {s['samples']} samples, {s['steps']} steps, mean step {s['mean_step_time']:.2f}s → {s['out']}")
+
+
+@train_app.command("sft")
+def sft(
+    trees: Optional[str] = typer.Option(None, help="MALT trees JSONL"),
+    out: Optional[str] = typer.Option(None, help="output folder"),
+    run: bool = typer.Option(False, "--run", help="also train with TRL's SFTTrainer"),
+    policy: Optional[str] = typer.Option(None),
+    config: str = typer.Option("train", "--config", "-c"),
+    override: list[str] = _OVERRIDE,
+) -> None:
+    """Export per-role SFT sets (nodes with V > threshold); --run trains with TRL."""
+    from rich.console import Console
+
+    from cargogym.training.train import export_sft
+
+    cfg = _train_cfg(config, list(override) + (["sft.run=true"] if run else []), trees=trees, out=out, policy=policy)
+    r = export_sft(cfg)
+    Console().print(f"SFT sets {r['counts']} → {r['out']}")
+
+
+@train_app.command("dpo")
+def dpo(
+    trees: Optional[str] = typer.Option(None, help="MALT trees JSONL"),
+    out: Optional[str] = typer.Option(None, help="output folder"),
+    run: bool = typer.Option(False, "--run", help="also train with TRL's DPOTrainer"),
+    policy: Optional[str] = typer.Option(None),
+    config: str = typer.Option("train", "--config", "-c"),
+    override: list[str] = _OVERRIDE,
+) -> None:
+    """Export per-role sibling preference pairs (V+ vs V−); --run trains with TRL."""
+    from rich.console import Console
+
+    from cargogym.training.train import export_dpo
+
+    cfg = _train_cfg(config, list(override) + (["dpo.run=true"] if run else []), trees=trees, out=out, policy=policy)
+    r = export_dpo(cfg)
+    Console().print(f"DPO pairs {r['counts']} → {r['out']}")

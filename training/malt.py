@@ -1,0 +1,481 @@
+"""Sampling MALT trees as env rollouts (generator → verifier → refiner; arXiv 2412.01928).
+
+Per task: ``branching[0]`` generator nodes; under each, ``branching[1]`` verifier nodes; under
+each, ``branching[2]`` refiner nodes (any number of levels; roles and branching from
+``configs/malt.yaml``). Every node is one episode of ``RustRepo-v0`` played by the same policy in
+a different role (the role prompts and tools of ``configs/multi_agent_roles.yaml``: generator and
+refiner = coder, verifier = reviewer) that starts from its parent's saved workspace state
+(``Workspace.snapshot()`` restored into a fresh workspace) and is told what its ancestors produced
+(the proposed diff, the critique). Leaves are graded by cargo through the env's reward spec.
+
+Levels run one after the other; all nodes of a level (across all tasks) are spread over Ray actors
+that subclass the rollouts module's ``EnvWorkerImpl`` (``workers=0`` runs in-process). Scripted
+policies (``policy.act(env)``) play whole nodes inside the actors; model policies generate batched
+on the driver and step the actors' envs in lockstep, and every generated turn keeps its prompt ids,
+completion ids and log-probs for GRPO.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+import time
+import traceback
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from cargogym.errors import CargogymError
+from cargogym.rollouts.worker import EnvWorkerImpl
+from cargogym.training.trees import MALT_ROLES, make_node
+
+REVIEW_TOOLS = ["read_file", "list_files", "search", "run_tests", "cargo_check"]
+
+
+class MaltError(CargogymError):
+    pass
+
+
+@dataclass
+class SamplingConfig:
+    temperature: float = 1.0
+    top_p: float = 1.0
+    max_new_tokens: int = 256
+
+
+@dataclass
+class ValueConfig:
+    op: str = "mean"            # mean | max | softmax
+    temperature: float = 1.0    # softmax operator only
+    threshold: float = 0.5      # V > threshold is "correct"
+    scale: str = "grpo"         # grpo | dr_grpo advantages
+
+
+@dataclass
+class MaltConfig:
+    roles: list = field(default_factory=lambda: list(MALT_ROLES))
+    branching: Any = 3                      # int, or one int per level
+    env_roles: dict = field(default_factory=lambda: {"generator": "coder", "verifier": "reviewer",
+                                                     "refiner": "coder"})
+    instructions: dict = field(default_factory=dict)   # extra instruction per MALT role (defaults below)
+    policy: str = "malt-scripted"
+    tasks: str | None = None
+    limit: int | None = None
+    families: list = field(default_factory=list)
+    env: str = "RustRepo-v0"
+    env_kwargs: dict = field(default_factory=dict)
+    workers: int = 2                        # 0: in-process, no Ray
+    slots_per_worker: int = 2
+    max_steps: int = 8                      # turns per node
+    seed: int = 0
+    out: str | None = None
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    value: ValueConfig = field(default_factory=ValueConfig)
+
+    def level_branching(self) -> list[int]:
+        b = self.branching
+        levels = [int(b)] * len(self.roles) if isinstance(b, int) else [int(x) for x in b]
+        if len(levels) != len(self.roles):
+            raise MaltError(f"branching {b!r} has {len(levels)} levels but roles {self.roles} has {len(self.roles)}")
+        if any(x < 1 for x in levels):
+            raise MaltError(f"branching must be >= 1 at every level, got {levels}")
+        return levels
+
+
+DEFAULT_INSTRUCTIONS = {
+    "generator": "Propose a fix: change the code with apply_patch, then call submit with a short summary.",
+    "verifier": ("A colleague's proposed change is shown below and is already applied in your workspace. "
+                 "Check it (read the code, run the tests), then answer on the final channel with APPROVE or "
+                 "REQUEST_CHANGES followed by concrete comments."),
+    "refiner": ("A proposed change and a review of it are shown below; the change is already applied in your "
+                "workspace. Produce the final fix: keep what is right, fix what is wrong (apply_patch), then "
+                "call submit."),
+}
+
+
+def node_context(role: str, ancestors: Sequence[dict[str, Any]], instructions: dict[str, str]) -> str:
+    """The text a node gets after the task: its instruction and each ancestor's output."""
+    parts = [instructions.get(role) or DEFAULT_INSTRUCTIONS.get(role, "")]
+    for a in ancestors:
+        out = (a.get("output") or "").strip()
+        if a.get("role") in ("generator", "refiner"):
+            parts.append(f"### Proposed change ({a['role']})\n```diff\n{out or '(no change)'}\n```")
+        elif a.get("role"):
+            parts.append(f"### Review ({a['role']})\n{out or '(no comments)'}")
+    return "\n\n".join(p for p in parts if p)
+
+
+def node_seed(base: int, tree_id: str, node_id: int) -> int:
+    return int.from_bytes(hashlib.sha256(f"{base}:{tree_id}:{node_id}".encode()).digest()[:4], "little")
+
+
+# -- the env side ----------------------------------------------------------------------------
+def prepare_node(env, spec: dict[str, Any]) -> None:
+    """Turn a freshly reset env into this node's starting point: the parent's workspace state,
+    the role's prompt and tools, and the node's context appended to the task message."""
+    u = env.unwrapped
+    snapshot = spec.get("snapshot") or {}
+    if snapshot:
+        u.workspace.restore(snapshot)
+    frame = u.active_frame()
+    env_role = spec.get("env_role")
+    roles_cfg = getattr(u, "roles_cfg", None)
+    if env_role and roles_cfg is not None and env_role in roles_cfg.roles:
+        rs = roles_cfg.roles[env_role]
+        frame.role = env_role
+        for m in frame.messages:
+            if m["role"] == "developer":
+                m["content"] = rs.prompt
+        tools = [t for t in rs.tools if t != "delegate_subtask" or u.cfg.max_depth > 0]
+        if rs.output != "verdict" and "submit" not in tools:
+            tools.append("submit")
+        frame.tools = tools
+        frame.may_edit = roles_cfg.edit_rule(env_role)
+    ctx = spec.get("context")
+    if ctx:
+        for m in reversed(frame.messages):
+            if m["role"] == "user":
+                m["content"] = f"{m['content']}\n\n{ctx}"
+                break
+
+
+def node_result(env, spec: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+    """What the driver stores for a finished node."""
+    u = env.unwrapped
+    frames = getattr(u, "_stack", None)
+    root_msgs = frames.frames[0].messages if frames is not None and frames.frames else u.messages()
+    frame_records = record.get("frames") or []
+    if spec.get("role") in ("generator", "refiner") or spec.get("env_role") == "coder":
+        output = u.current_diff()
+    else:
+        output = (frame_records[0].get("result") if frame_records else None) or ""
+    try:
+        snapshot = u.workspace.snapshot()
+    except Exception:  # a closed / broken workspace: the node cannot have children
+        snapshot = None
+    return {"record": record, "snapshot": snapshot, "output": output,
+            "messages": [dict(m) for m in root_msgs], "prompt_len": spec.get("prompt_len", 3),
+            "tools": spec.get("tool_defs") or []}
+
+
+class MaltWorkerImpl(EnvWorkerImpl):
+    """An ``EnvWorkerImpl`` whose episodes are MALT nodes (see :func:`prepare_node`)."""
+
+    def _start(self, slot: int, spec: dict[str, Any]):
+        from cargogym.rollouts.episode import make_env
+
+        self.close_slot(slot)
+        env = make_env(self.env_id, spec["task"], {**self.env_kwargs, "max_steps": spec.get("max_steps", 8)})
+        self.envs[slot], self.specs[slot], self.started[slot] = env, spec, time.time()
+        env.reset(seed=spec.get("seed"), options={"task": spec["task"]["instance_id"]})
+        prepare_node(env, spec)
+        spec["prompt_len"] = len(env.unwrapped.messages())
+        spec["tool_defs"] = env.unwrapped.tools()
+        return env
+
+    def reset_node(self, slot: int, spec: dict[str, Any]) -> dict[str, Any]:
+        self._start(slot, spec)
+        return self._view(slot, done=False)
+
+    def finish_node(self, slot: int) -> dict[str, Any]:
+        from cargogym.rollouts.episode import finalize_record
+
+        env, spec = self.envs[slot], self.specs[slot]
+        record = finalize_record(env, spec, time.time() - self.started[slot], {})
+        out = node_result(env, spec, record)
+        self.close_slot(slot)
+        return out
+
+    def run_node(self, spec: dict[str, Any]) -> dict[str, Any]:
+        """A whole node with a scripted policy (``act(env)``) inside the actor."""
+        slot = -1
+        env = self._start(slot, spec)
+        policy = make_scripted(spec["policy"], spec.get("seed"), spec.get("policy_kwargs") or {})
+        if hasattr(policy, "begin_episode"):
+            policy.begin_episode(env.unwrapped)
+        for _ in range(spec.get("max_steps", 8) + 1):
+            _, _, term, trunc, _ = env.step(policy.act(env.unwrapped))
+            self.steps_taken += 1
+            self._maybe_crash()
+            if term or trunc:
+                break
+        return self.finish_node(slot)
+
+
+# -- scripted MALT policy (tests, demos, smoke runs) -----------------------------------------
+class MaltScriptedPolicy:
+    """A role-aware scripted policy: generators fix with probability ``p_fix``, verifiers approve a
+    correct change and otherwise request changes (right with probability ``p_judge``), refiners
+    repair a rejected change with probability ``p_refine`` — all through the real env tools."""
+
+    name = "malt-scripted"
+
+    def __init__(self, seed: int | None = None, p_fix: float = 0.5, p_judge: float = 0.8, p_refine: float = 0.6):
+        self.rng = random.Random(seed)
+        self.p_fix, self.p_judge, self.p_refine = p_fix, p_judge, p_refine
+        self._plan: list[Any] = []
+
+    def begin_episode(self, u) -> None:
+        frame = u.active_frame()
+        role = frame.role if frame is not None else "coder"
+        task = u.task
+        diff = u.current_diff()
+        fixed_already = bool(diff.strip()) and _same_change(diff, task.patch)
+        if role == "reviewer":
+            good = fixed_already if self.rng.random() < self.p_judge else not fixed_already
+            verdict = "APPROVE: the change fixes the bug." if good else \
+                "REQUEST_CHANGES: the change does not fix the failing tests."
+            self._plan = [{"tool": "run_tests", "arguments": {}}, {"final": verdict}]
+            return
+        msgs = u.messages()
+        user = next((m["content"] for m in reversed(msgs) if m["role"] == "user"), "")
+        refining = "### Review" in user
+        if refining:
+            approved = "APPROVE" in user.split("### Review", 1)[1][:200]
+            p = 0.9 if approved else self.p_refine
+            want_fix = fixed_already if approved and self.rng.random() < p else self.rng.random() < p
+        else:
+            want_fix = self.rng.random() < self.p_fix
+        steps: list[Any] = []
+        if want_fix and not fixed_already:
+            steps.append({"tool": "apply_patch", "arguments": {"diff": task.patch}})
+        steps.append({"tool": "submit", "arguments": {"summary": "done"}})
+        self._plan = steps
+
+    def act(self, u) -> Any:
+        return self._plan.pop(0) if self._plan else {"tool": "submit", "arguments": {"summary": "done"}}
+
+
+def _same_change(diff: str, patch: str) -> bool:
+    plus = lambda d: sorted(l[1:].strip() for l in d.splitlines() if l.startswith("+") and not l.startswith("+++"))  # noqa: E731
+    return plus(diff) == plus(patch)
+
+
+def make_scripted(name: str, seed: int | None, kwargs: dict[str, Any]):
+    if name == "malt-scripted":
+        return MaltScriptedPolicy(seed=seed, **kwargs)
+    from cargogym.policies.registry import make_scripted_policy
+
+    return make_scripted_policy(name, seed=seed)
+
+
+SCRIPTED = {"malt-scripted", "oracle", "random", "noop"}
+
+
+# -- worker pool (Ray actors, or in-process) -------------------------------------------------
+class _Pool:
+    def __init__(self, n: int, env_id: str, env_kwargs: dict[str, Any]):
+        self.local = n <= 0
+        if self.local:
+            self.actors = [MaltWorkerImpl(env_id, env_kwargs, 0)]
+        else:
+            import ray
+
+            from cargogym.rollouts.runner import ensure_ray
+
+            ensure_ray(num_cpus=max(n, 1))
+            Actor = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=0)(MaltWorkerImpl)
+            self.actors = [Actor.remote(env_id, env_kwargs, i) for i in range(n)]
+
+    def call(self, i: int, method: str, *args: Any):
+        if self.local:
+            try:
+                return ("ok", getattr(self.actors[i], method)(*args))
+            except Exception as e:  # noqa: BLE001
+                return ("err", e)
+        return getattr(self.actors[i], method).remote(*args)
+
+    def get(self, ref):
+        if self.local:
+            kind, val = ref
+            if kind == "err":
+                raise val
+            return val
+        import ray
+
+        return ray.get(ref)
+
+    def wait_one(self, refs: list):
+        if self.local:
+            return refs[0]
+        import ray
+
+        ready, _ = ray.wait(refs, num_returns=1)
+        return ready[0]
+
+    def close(self) -> None:
+        if self.local:
+            self.actors[0].shutdown()
+            return
+        import ray
+
+        for a in self.actors:
+            try:
+                ray.kill(a)
+            except Exception:
+                pass
+
+
+def _run_scripted_level(pool: _Pool, specs: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
+    """Whole nodes inside the actors, one per actor at a time."""
+    if pool.local:
+        return [_get_or_exc(pool, pool.call(0, "run_node", spec)) for spec in specs]
+    results: list[Any] = [None] * len(specs)
+    queue = list(range(len(specs)))
+    inflight: dict[Any, tuple[int, int]] = {}
+    free = list(range(len(pool.actors)))
+    while queue or inflight:
+        while queue and free:
+            a, k = free.pop(), queue.pop(0)
+            inflight[pool.call(a, "run_node", specs[k])] = (a, k)
+        ref = pool.wait_one(list(inflight))
+        a, k = inflight.pop(ref)
+        free.append(a)
+        results[k] = _get_or_exc(pool, ref)
+    return results
+
+
+def _get_or_exc(pool: _Pool, ref) -> Any:
+    try:
+        return pool.get(ref)
+    except Exception as e:  # noqa: BLE001
+        return e
+
+
+def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling, slots_per_worker: int,
+                     max_steps: int) -> list[dict[str, Any] | Exception]:
+    """Lockstep: one batched ``policy.generate`` over every live node, then one env step each."""
+    results: list[Any] = [None] * len(specs)
+    queue = list(range(len(specs)))
+    slots = [(a, s) for s in range(slots_per_worker) for a in range(len(pool.actors))]
+    live: dict[tuple[int, int], dict[str, Any]] = {}
+    while queue or live:
+        for key in slots:
+            if key not in live and queue:
+                k = queue.pop(0)
+                try:
+                    view = pool.get(pool.call(key[0], "reset_node", key[1], specs[k]))
+                    live[key] = {"k": k, "view": view, "turns": []}
+                except Exception as e:  # noqa: BLE001
+                    results[k] = e
+        batch = [key for key, v in live.items() if not v["view"]["done"] and len(v["turns"]) < max_steps + 1]
+        if batch:
+            comps = policy.generate([live[key]["view"]["messages"] for key in batch], sampling,
+                                    [live[key]["view"]["tools"] for key in batch])
+            refs = []
+            for key, c in zip(batch, comps):
+                live[key]["turns"].append({"prompt_ids": c.prompt_ids, "completion_ids": c.token_ids,
+                                           "logprobs": c.logprobs, "text": c.text})
+                refs.append((key, pool.call(key[0], "step", key[1], c.to_action())))
+            for key, ref in refs:
+                try:
+                    live[key]["view"] = pool.get(ref)
+                except Exception as e:  # noqa: BLE001
+                    results[live.pop(key)["k"]] = e
+        for key in [key for key, v in live.items() if v["view"]["done"] or len(v["turns"]) > max_steps]:
+            entry = live.pop(key)
+            try:
+                out = pool.get(pool.call(key[0], "finish_node", key[1]))
+                out["turns"] = entry["turns"]
+                results[entry["k"]] = out
+            except Exception as e:  # noqa: BLE001
+                results[entry["k"]] = e
+    return results
+
+
+# -- the driver ------------------------------------------------------------------------------
+def _merge_turns(generated: list[dict[str, Any]] | None, record: dict[str, Any]) -> list[dict[str, Any]]:
+    rec_turns = record.get("turns") or []
+    out = []
+    for i, t in enumerate(rec_turns):
+        g = generated[i] if generated and i < len(generated) else {}
+        out.append({"prompt_ids": g.get("prompt_ids"), "completion_ids": g.get("completion_ids") or t.get("token_ids"),
+                    "logprobs": g.get("logprobs") or t.get("logprobs"), "tool": t.get("tool"),
+                    "arguments": t.get("arguments"), "final": t.get("final"),
+                    "observation": (t.get("observation") or "")[:4000], "error": t.get("error"),
+                    "frame_id": t.get("frame_id"), "role": t.get("role")})
+    return out
+
+
+def sample_trees(tasks: Sequence[Any], cfg: MaltConfig, policy: Any = None,
+                 on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
+    """Sample one MALT tree per task (see the module docstring). ``policy``: a model policy
+    object, or None to use ``cfg.policy`` (a scripted policy name or a registry name)."""
+    from cargogym.policies.base import Sampling
+
+    branching = cfg.level_branching()
+    policy_name = cfg.policy if policy is None else getattr(policy, "name", "policy")
+    scripted = policy is None and cfg.policy in SCRIPTED
+    if policy is None and not scripted:
+        from cargogym.policies.registry import make_policy
+
+        policy = make_policy(cfg.policy)
+    sampling = Sampling(temperature=cfg.sampling.temperature, top_p=cfg.sampling.top_p,
+                        max_new_tokens=cfg.sampling.max_new_tokens)
+    instructions = {**DEFAULT_INSTRUCTIONS, **(cfg.instructions or {})}
+    trees = []
+    for t in tasks:
+        td = t.to_dict() if hasattr(t, "to_dict") else dict(t)
+        tree_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{td['instance_id']}:{cfg.seed}").hex[:16]
+        trees.append({"tree_id": tree_id, "instance_id": td["instance_id"], "task": td,
+                      "roles": list(cfg.roles), "branching": branching, "policy": policy_name,
+                      "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                      "nodes": [make_node(0, -1, None, sample=False, status="ok")]})
+    pool = _Pool(cfg.workers, cfg.env, dict(cfg.env_kwargs))
+    try:
+        frontier = [(k, 0) for k in range(len(trees))]   # (tree index, node id) to expand
+        for level, role in enumerate(cfg.roles):
+            start = time.time()
+            specs, where = [], []
+            for k, nid in frontier:
+                tree = trees[k]
+                parent = tree["nodes"][nid]
+                ancestors = _ancestors(tree, nid)
+                for _ in range(branching[level]):
+                    node_id = len(tree["nodes"])
+                    tree["nodes"].append(make_node(node_id, nid, role))
+                    spec = {"episode_key": f"{tree['tree_id']}:{node_id}", "task": tree["task"], "role": role,
+                            "env_role": cfg.env_roles.get(role), "snapshot": parent.get("snapshot"),
+                            "context": node_context(role, ancestors, instructions),
+                            "seed": node_seed(cfg.seed, tree["tree_id"], node_id), "max_steps": cfg.max_steps,
+                            "policy": policy_name if scripted else None, "policy_name": policy_name}
+                    specs.append(spec)
+                    where.append((k, node_id))
+            if scripted:
+                results = _run_scripted_level(pool, specs)
+            else:
+                results = _run_model_level(pool, specs, policy, sampling, cfg.slots_per_worker, cfg.max_steps)
+            frontier = []
+            for (k, node_id), res in zip(where, results):
+                node = trees[k]["nodes"][node_id]
+                if isinstance(res, Exception) or res is None:
+                    node.update(status="infra_error", error="".join(traceback.format_exception_only(res))[-2000:]
+                                if isinstance(res, Exception) else "no result")
+                    continue
+                rec = res["record"]
+                node.update(status=rec.get("status", "ok"), reward=float(rec.get("reward", 0.0)),
+                            grading=rec.get("grading"), output=res.get("output"), snapshot=res.get("snapshot"),
+                            messages=res.get("messages") or [], prompt_len=res.get("prompt_len", 3),
+                            tools=res.get("tools") or [],
+                            turns=_merge_turns(res.get("turns"), rec),
+                            delegation={"frames": rec.get("frames"), "rewards_by_role": rec.get("rewards_by_role")}
+                            if rec.get("delegations") else None,
+                            episode={k2: rec.get(k2) for k2 in ("episode_id", "steps", "terminated", "truncated",
+                                                                "wall_time", "reward_terms", "role_violations")})
+                if node["status"] != "infra_error" and node["snapshot"] is not None:
+                    frontier.append((k, node_id))
+            if on_level is not None:
+                on_level(level, len(specs), time.time() - start)
+    finally:
+        pool.close()
+    return trees
+
+
+def _ancestors(tree: dict[str, Any], node_id: int) -> list[dict[str, Any]]:
+    chain = []
+    n = tree["nodes"][node_id]
+    while n["parent"] >= 0:
+        chain.append(n)
+        n = tree["nodes"][n["parent"]]
+    return list(reversed(chain))
