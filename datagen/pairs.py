@@ -6,7 +6,8 @@ it; rejected = a real solo episode (``delegations == 0``) of the same task with 
 formatter: ``prompt`` is the text up to the agent's first turn (ending ``<|start|>assistant`` for
 Harmony), ``chosen``/``rejected`` the rest of the frame (``scope="episode"``) or only the first
 assistant turn (``scope="first_turn"``: the decision to delegate or not). The two root prompts must
-be identical (same env, tools and task), else the candidate pair is skipped.
+be identical (same env, tools and task; episodes are paired only within one env), else the
+candidate pair is skipped.
 """
 
 from __future__ import annotations
@@ -65,14 +66,14 @@ def build_pairs(records: list[dict[str, Any]], scope: str = "episode", formatter
     """DPO rows (plus provenance columns) and counts of what was skipped and why."""
     if scope not in SCOPES:
         raise CargogymError(f"scope must be one of {SCOPES}, got {scope!r}")
-    by_task: dict[str, list[dict]] = defaultdict(list)
+    by_task: dict[tuple[str, str], list[dict]] = defaultdict(list)  # pairs only within one env
     for r in records:
         if r.get("status", "ok") == "ok" and (r.get("task") or {}).get("family") == "multi_bug":
-            by_task[r.get("instance_id", "")].append(r)
-    stats = PairStats(tasks=len(by_task))
+            by_task[(r.get("instance_id", ""), r.get("env", ""))].append(r)
+    stats = PairStats(tasks=len({k[0] for k in by_task}))
     rows: list[dict] = []
-    for iid in sorted(by_task):
-        recs = sorted(by_task[iid], key=lambda r: str(r.get("episode_id")))
+    for iid, env in sorted(by_task):
+        recs = sorted(by_task[(iid, env)], key=lambda r: str(r.get("episode_id")))
         chosen = [r for r in recs if (r.get("delegations") or 0) > 0 and (r.get("grading") or {}).get("resolved")]
         solo = [r for r in recs if not (r.get("delegations") or 0)]
         if not chosen:

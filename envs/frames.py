@@ -8,6 +8,7 @@ Edits a frame may make are the intersection of what every frame on its path allo
 
 from __future__ import annotations
 
+import copy
 import difflib
 import posixpath
 import re
@@ -78,13 +79,17 @@ class Frame:
             if p not in self.edited_files:
                 self.edited_files.append(p)
 
-    def record(self) -> dict[str, Any]:
-        return {"frame_id": self.frame_id, "parent_id": self.parent_id, "depth": self.depth,
+    def record(self, with_messages: bool = True) -> dict[str, Any]:
+        rec = {"frame_id": self.frame_id, "parent_id": self.parent_id, "depth": self.depth,
                 "role": self.role, "instructions": self.instructions,
                 "owned_files": list(self.owned_files) if self.owned_files is not None else None,
                 "result": self.result, "steps": self.steps, "conflicts": self.conflicts,
                 "edited_files": list(self.edited_files), "parent_turn_id": self.parent_turn_id,
-                "phase": self.phase, "violations": self.violations, "ended_by": self.ended_by}
+                "phase": self.phase, "violations": self.violations, "ended_by": self.ended_by,
+                "tools": list(self.tools)}
+        if with_messages:
+            rec["messages"] = copy.deepcopy(self.messages)
+        return rec
 
 
 class FrameStack:
@@ -132,5 +137,5 @@ class FrameStack:
             return "role"
         return "ownership" if "ownership" in reasons else None
 
-    def records(self) -> list[dict[str, Any]]:
-        return [f.record() for f in self.frames]
+    def records(self, with_messages: bool = True) -> list[dict[str, Any]]:
+        return [f.record(with_messages) for f in self.frames]

@@ -142,10 +142,7 @@ class RustRepoEnv(gym.Env):
     # ------------------------------------------------------------------ resources (lazy)
     def _workspace_manager(self):
         if self._manager is None:
-            try:
-                from cargogym.sandbox.workspace import WorkspaceManager
-            except ImportError:  # TEMPORARY until sandbox/workspace.py lands
-                from cargogym.envs._interim import WorkspaceManager
+            from cargogym.sandbox.workspace import WorkspaceManager
 
             self._manager = WorkspaceManager(mode=self.cfg.workspace_mode)
         return self._manager
@@ -163,10 +160,7 @@ class RustRepoEnv(gym.Env):
         if self._reward_spec_obj is not None:
             return self._reward_spec_obj
         if self._spec is None:
-            try:
-                from cargogym.rewards.spec import RewardSpec
-            except ImportError:  # TEMPORARY until rewards/spec.py lands
-                from cargogym.envs._interim import RewardSpec
+            from cargogym.rewards.spec import RewardSpec
 
             self._spec = RewardSpec.load(self.cfg.reward)
         return self._spec
@@ -226,7 +220,8 @@ class RustRepoEnv(gym.Env):
         self._task = task
         self._seed = seed
         self._ws = self._workspace_manager().create(task)
-        self._start_files = self._read_all()
+        start = getattr(self._ws, "start_files", None)
+        self._start_files = start() if callable(start) else self._read_all()
         self._stack = FrameStack()
         self._turns: list[dict[str, Any]] = []
         self._frame_start: dict[int, dict[str, str | None]] = {}
@@ -297,7 +292,7 @@ class RustRepoEnv(gym.Env):
                 "prompt_messages": prompt_len, "completion": act.completion, "token_ids": act.token_ids,
                 "logprobs": act.logprobs, "tool": act.tool if act.kind != "final" else None,
                 "arguments": copy.deepcopy(act.arguments), "observation": observation, "error": out.error,
-                "violation": out.violation, "reward": 0.0, "duration": 0.0}
+                "violation": out.violation, "conflict": out.conflict, "reward": 0.0, "duration": 0.0}
         if act.kind == "final":
             turn["final"] = act.final
         self._turns.append(turn)
@@ -588,10 +583,7 @@ class RustRepoEnv(gym.Env):
         report = None
         if not truncated or self.cfg.grade_on_truncation:
             try:
-                try:
-                    from cargogym.rewards.grading import grade
-                except ImportError:  # TEMPORARY until rewards/grading.py lands
-                    from cargogym.envs._interim import grade
+                from cargogym.rewards.grading import grade
 
                 report = grade(self._task, self._ws, self._get_sandbox(), review_verdict=verdict)
                 self._grading = report.to_dict()
@@ -716,7 +708,7 @@ class RustRepoEnv(gym.Env):
                 "grading": copy.deepcopy(self._grading), "reward_terms": dict(self._reward_terms),
                 "rewards_by_role": dict(self._rewards_by_role), "delegations": self._delegations,
                 "conflicts": self._conflicts, "role_violations": self._violations,
-                "frames": self._stack.records(), "status": self._status, "review_verdict": self._review_verdict,
+                "frames": self._stack.records(with_messages=False), "status": self._status, "review_verdict": self._review_verdict,
                 "episode_reward": float(sum(t["reward"] for t in self._turns)),
             })
         return info

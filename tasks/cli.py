@@ -192,5 +192,5 @@ def operators() -> None:
     t.add_column("intent")
     t.add_column("what it does")
     for op in OPERATORS.values():
-        t.add_row(op.name, op.intent, op.doc.replace("``", "`").splitlines()[0] if op.doc else "")
+        t.add_row(op.name, op.intent, " ".join(op.doc.replace("``", "`").split()))
     console.print(t)

@@ -73,10 +73,16 @@ def _validation(ev: Evaluation, baseline_tests: dict[str, str]) -> dict:
     return {"broken": dict(sorted(ev.tests.items())), "fixed": dict(sorted(baseline_tests.items()))}
 
 
-def _base(crate: str, family: str, pristine: dict[str, str], broken: dict[str, str], key: str) -> dict:
+def repo_of(crate: str, repo: str | None) -> str:
+    """``builtin:<crate>`` unless an explicit repo (a crate folder path) is given."""
+    return repo or f"{BUILTIN_PREFIX}{crate}"
+
+
+def _base(crate: str, family: str, pristine: dict[str, str], broken: dict[str, str], key: str,
+          repo: str | None = None) -> dict:
     return {
         "instance_id": instance_id(crate, family, key),
-        "repo": f"{BUILTIN_PREFIX}{crate}",
+        "repo": repo_of(crate, repo),
         "base_commit": content_hash(broken),
         "patch": make_diff(broken, pristine),
         "setup_patch": make_diff(pristine, broken),
@@ -104,7 +110,8 @@ def _bug_difficulty(files: list[str], f2p: list[str]) -> str:
     return "easy" if near else "medium"
 
 
-def single_bug_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str]) -> Task:
+def single_bug_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str],
+                  repo: str | None = None) -> Task:
     broken = change.apply(pristine)
     v = change.verdict
     total = sum(1 for s in baseline_tests.values() if s == "passed")
@@ -112,7 +119,7 @@ def single_bug_task(crate: str, pristine: dict[str, str], change: Change, baseli
                  f"{describe_failures(v.fail_to_pass, change.evaluation.failures, total)}\n\n"
                  "Find and fix the cause so that these tests pass again without breaking the passing ones. "
                  "Do not modify the tests.")
-    base = _base(crate, "single_bug", pristine, broken, make_diff(pristine, broken))
+    base = _base(crate, "single_bug", pristine, broken, make_diff(pristine, broken), repo)
     m = change.mutations[0]
     return Task(**base, problem_statement=statement, FAIL_TO_PASS=v.fail_to_pass, PASS_TO_PASS=v.pass_to_pass,
                 bug_kinds=[m.operator], n_bugs=1,
@@ -124,7 +131,7 @@ def single_bug_task(crate: str, pristine: dict[str, str], change: Change, baseli
 
 
 def multi_bug_task(crate: str, pristine: dict[str, str], parts: list[Change], combined: Change,
-                   baseline_tests: dict[str, str]) -> Task:
+                   baseline_tests: dict[str, str], repo: str | None = None) -> Task:
     """``combined`` holds all mutations and the verdict of validating them together; each of
     ``parts`` is one bug validated alone (its F2P restricted to the combined F2P)."""
     broken = combined.apply(pristine)
@@ -141,7 +148,7 @@ def multi_bug_task(crate: str, pristine: dict[str, str], parts: list[Change], co
         f2p = [t for t in part.verdict.fail_to_pass if t in combined_f2p]
         subs.append(SubTask(i, [m.file], f2p, m.operator,
                             f"make {len(f2p)} failing test(s) pass; the cause is in {m.file}"))
-    base = _base(crate, "multi_bug", pristine, broken, make_diff(pristine, broken))
+    base = _base(crate, "multi_bug", pristine, broken, make_diff(pristine, broken), repo)
     return Task(**base, problem_statement=statement, FAIL_TO_PASS=v.fail_to_pass, PASS_TO_PASS=v.pass_to_pass,
                 bug_kinds=[p.mutations[0].operator for p in parts], n_bugs=len(parts), sub_tasks=subs,
                 difficulty="medium" if len(parts) == 2 else "hard",
@@ -180,7 +187,8 @@ def _function_header(src: str, m: Mutation) -> tuple[str, str, str]:
     return sig, "\n".join(docs), owner
 
 
-def implement_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str]) -> Task:
+def implement_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str],
+                  repo: str | None = None) -> Task:
     m = change.mutations[0]
     broken = change.apply(pristine)
     v = change.verdict
@@ -194,7 +202,7 @@ def implement_task(crate: str, pristine: dict[str, str], change: Change, baselin
                  + describe_failures(v.fail_to_pass, change.evaluation.failures, total)
                  + "\n\nDo not modify the tests.")
     body_lines = len(pristine[m.file].encode()[m.start:m.end].decode().splitlines())
-    base = _base(crate, "implement", pristine, broken, make_diff(pristine, broken))
+    base = _base(crate, "implement", pristine, broken, make_diff(pristine, broken), repo)
     return Task(**base, problem_statement=statement, FAIL_TO_PASS=v.fail_to_pass, PASS_TO_PASS=v.pass_to_pass,
                 bug_kinds=["todo_body"], n_bugs=1,
                 sub_tasks=[SubTask(0, [m.file], list(v.fail_to_pass), "todo_body", f"implement `{sig}`")],
@@ -203,7 +211,8 @@ def implement_task(crate: str, pristine: dict[str, str], change: Change, baselin
                        "function": sig})
 
 
-def compile_error_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str]) -> Task:
+def compile_error_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str],
+                  repo: str | None = None) -> Task:
     m = change.mutations[0]
     broken = change.apply(pristine)
     v = change.verdict
@@ -216,7 +225,7 @@ def compile_error_task(crate: str, pristine: dict[str, str], change: Change, bas
                  + (f"\n\n(and {more} more error(s))" if more > 0 else "")
                  + "\n\nFix the code so that the crate builds and all its tests pass again. "
                  "Do not modify the tests.")
-    base = _base(crate, "compile_error", pristine, broken, make_diff(pristine, broken))
+    base = _base(crate, "compile_error", pristine, broken, make_diff(pristine, broken), repo)
     return Task(**base, problem_statement=statement, FAIL_TO_PASS=v.fail_to_pass, PASS_TO_PASS=v.pass_to_pass,
                 bug_kinds=[m.operator], n_bugs=1,
                 sub_tasks=[SubTask(0, [m.file], list(v.fail_to_pass), m.operator, f"make {m.file} compile")],
@@ -231,7 +240,7 @@ REVIEW_PROMPT = ("Review this change to the `{crate}` crate. Answer APPROVE if i
 
 
 def review_task(crate: str, pristine: dict[str, str], change: Change, label: str,
-                baseline_tests: dict[str, str]) -> Task:
+                baseline_tests: dict[str, str], repo: str | None = None) -> Task:
     """The workspace is the pristine crate; ``review["diff"]`` is the proposed change."""
     assert label in ("buggy", "clean")
     changed = change.apply(pristine)
@@ -241,7 +250,7 @@ def review_task(crate: str, pristine: dict[str, str], change: Change, label: str
     passing = sorted(t for t, s in baseline_tests.items() if s == "passed")
     return Task(
         instance_id=instance_id(crate, "review", diff),
-        repo=f"{BUILTIN_PREFIX}{crate}",
+        repo=repo_of(crate, repo),
         base_commit=content_hash(pristine),
         patch="",
         test_patch="",

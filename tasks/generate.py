@@ -21,7 +21,7 @@ from typing import Callable, Iterator
 
 from cargogym.config import load_config
 from cargogym.errors import CargogymError
-from cargogym.tasks.corpus import read_crate, resolve_crates
+from cargogym.tasks.corpus import builtin_crates, read_crate, resolve_crates
 from cargogym.tasks.families import (Change, compile_error_task, implement_task, multi_bug_task, review_task,
                                      single_bug_task)
 from cargogym.tasks.mutate import Mutation, check_mutation, find_mutations, order
@@ -139,6 +139,9 @@ class _CrateGen:
         self.name, self.path, self.cfg, self.summary = name, path, cfg, summary
         self.progress = progress or (lambda kind, info: None)
         self.files = read_crate(path)
+        builtin = builtin_crates()
+        # built-in crates are referenced by name, any other crate by its absolute folder
+        self.repo = None if builtin.get(name) == path else str(Path(path).resolve())
         self.seen_patches = seen_patches
         self.seen_mutants: set[str] = set()
         self.tasks: list[Task] = []
@@ -218,17 +221,18 @@ class _CrateGen:
                     if len(bugs) >= want_bugs:
                         break
             for change in bugs[:n_single]:
-                self.emit(single_bug_task(self.name, self.files, change, v.baseline.tests))
+                self.emit(single_bug_task(self.name, self.files, change, v.baseline.tests, self.repo))
             for change in bugs[n_single:n_single + n_review_buggy]:
-                self.emit(review_task(self.name, self.files, change, "buggy", v.baseline.tests))
+                self.emit(review_task(self.name, self.files, change, "buggy", v.baseline.tests, self.repo))
             if n_multi:
                 self._multi(bugs, n_multi)
             if quotas.get("implement"):
                 got = 0
                 for m, ev, verdict in self._validate("implement", pools["implement"], "test",
                                                      cfg.max_candidates_per_family, classify_bug):
-                    if verdict.ok and self.emit(implement_task(self.name, self.files, Change([m], verdict, ev),
-                                                               v.baseline.tests)):
+                    change = Change([m], verdict, ev)
+                    if verdict.ok and self.emit(implement_task(self.name, self.files, change, v.baseline.tests,
+                                                               self.repo)):
                         got += 1
                         if got >= quotas["implement"]:
                             break
@@ -236,8 +240,9 @@ class _CrateGen:
                 got = 0
                 for m, ev, verdict in self._validate("review", pools["refactor"], "test",
                                                      cfg.max_candidates_per_family, classify_clean):
-                    if verdict.ok and self.emit(review_task(self.name, self.files, Change([m], verdict, ev), "clean",
-                                                            v.baseline.tests)):
+                    change = Change([m], verdict, ev)
+                    if verdict.ok and self.emit(review_task(self.name, self.files, change, "clean", v.baseline.tests,
+                                                            self.repo)):
                         got += 1
                         if got >= n_clean:
                             break
@@ -271,7 +276,7 @@ class _CrateGen:
             if change is None:
                 break
             take_byproduct = not take_byproduct
-            if self.emit(compile_error_task(self.name, self.files, change, self.v.baseline.tests)):
+            if self.emit(compile_error_task(self.name, self.files, change, self.v.baseline.tests, self.repo)):
                 got += 1
         dedicated.close()
 
@@ -316,7 +321,7 @@ class _CrateGen:
             if not verdict.ok:
                 continue
             combined = Change([p.mutations[0] for p in parts], verdict, ev)
-            if self.emit(multi_bug_task(self.name, self.files, parts, combined, self.v.baseline.tests)):
+            if self.emit(multi_bug_task(self.name, self.files, parts, combined, self.v.baseline.tests, self.repo)):
                 got += 1
                 if got >= quota:
                     break

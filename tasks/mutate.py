@@ -17,7 +17,7 @@ from typing import Iterable
 
 from cargogym.tasks.corpus import is_test_path
 from cargogym.tasks.operators import OPERATORS, Edit, Operator
-from cargogym.tasks.syntax import has_errors, in_ranges, parse, shape, test_module_files, test_ranges, walk
+from cargogym.tasks.syntax import has_errors, in_ranges, parse, shape, cfg_test_module_files, ranges_of_test_code, walk
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def excluded_files(files: dict[str, str]) -> set[str]:
     for rel, txt in files.items():
         if rel.endswith(".rs") and rel not in out:
             src = txt.encode()
-            out |= set(test_module_files(parse(src), src, rel)) & set(files)
+            out |= set(cfg_test_module_files(parse(src), src, rel)) & set(files)
     return out
 
 
@@ -120,7 +120,7 @@ def find_mutations(files: dict[str, str], operators: Iterable[Operator] | None =
         tree = parse(src)
         if has_errors(tree):
             continue
-        tests = test_ranges(tree, src)
+        tests = ranges_of_test_code(tree, src)
         for node in walk(tree.root_node):
             handlers = by_type.get(node.type)
             if not handlers or in_ranges(node, tests):

@@ -76,7 +76,7 @@ def is_test_attr(attr: str) -> bool:
     return False
 
 
-def test_ranges(tree: Tree, src: bytes) -> list[tuple[int, int]]:
+def ranges_of_test_code(tree: Tree, src: bytes) -> list[tuple[int, int]]:
     """Byte ranges of test code: items gated by ``#[cfg(test)]`` or marked ``#[test]`` etc."""
     ranges: list[tuple[int, int]] = []
     stack = [tree.root_node]
@@ -91,7 +91,7 @@ def test_ranges(tree: Tree, src: bytes) -> list[tuple[int, int]]:
     return sorted(ranges)
 
 
-def test_module_files(tree: Tree, src: bytes, rel_path: str) -> list[str]:
+def cfg_test_module_files(tree: Tree, src: bytes, rel_path: str) -> list[str]:
     """Files of out-of-line test modules (``#[cfg(test)] mod tests;``) declared in ``rel_path``."""
     out: list[str] = []
     p = PurePosixPath(rel_path)

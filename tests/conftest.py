@@ -43,3 +43,48 @@ def envs_ledger_suite():
         yield ledger_suite(labeler)
     finally:
         labeler.close()
+
+
+# -- sandbox / rewards (issue 4) ------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def sb_local():
+    """One real LocalSandbox (rlimits, pids cgroup, own network namespace) for the session."""
+    if shutil.which("cargo") is None:
+        pytest.skip("cargo not on PATH")
+    from cargogym.sandbox.exec import make_sandbox
+
+    sb = make_sandbox("local")
+    yield sb
+    sb.close()
+
+
+@pytest.fixture(scope="session")
+def sb_workspaces(sb_local):
+    """A WorkspaceManager (overlay when root, else copies) shared by the session."""
+    from cargogym.sandbox.workspace import WorkspaceManager
+
+    m = WorkspaceManager(sandbox=sb_local)
+    yield m
+    m.close()
+
+
+@pytest.fixture(scope="session")
+def sb_minicrate_task():
+    """A single-bug task on tests/fixtures/minicrate: ``add`` subtracts (3 F2P, 5 P2P)."""
+    from pathlib import Path
+
+    from cargogym.sandbox.patch import make_diff
+    from cargogym.tasks.record import Task
+
+    root = Path(__file__).parent / "fixtures" / "minicrate"
+    src = (root / "src" / "math.rs").read_text()
+    broken = src.replace("    a + b\n", "    a - b\n")
+    return Task(
+        instance_id="minicrate-add", repo=str(root), base_commit="", problem_statement="add is wrong",
+        patch=make_diff({"src/math.rs": broken}, {"src/math.rs": src}), test_patch="",
+        setup_patch=make_diff({"src/math.rs": src}, {"src/math.rs": broken}),
+        FAIL_TO_PASS=["lib::math::tests::adds_small_numbers", "lib::math::tests::adds_negative_numbers",
+                      "test:api::add_and_clamp"],
+        PASS_TO_PASS=["lib::math::tests::clamps_below", "lib::math::tests::clamps_above",
+                      "lib::text::tests::reverses_words", "lib::text::tests::shouts", "test:api::text_roundtrip"],
+        files=["src/math.rs"])

@@ -103,10 +103,11 @@ def test_request_changes_returns_to_coder_and_visits_are_bounded(envs_ledger_sui
         roles.append(info["role"])
         if term:
             break
+        assert "## reviewer (request_changes)\nREQUEST_CHANGES: apply_rate" in u.messages()[2]["content"]
     # coder visited max_visits (3) times; the third REQUEST_CHANGES ends the episode
     assert roles == ["coder", "coder", None] and term
     assert info["grading"]["resolution"] == "NO"
-    assert "REQUEST_CHANGES: apply_rate still truncates halves." in u.trajectory()["frames"][-2]["result"]
+    assert "REQUEST_CHANGES: apply_rate still truncates halves." in u.trajectory()["frames"][-1]["result"]
     env.close()
 
 

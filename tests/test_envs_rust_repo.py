@@ -58,14 +58,14 @@ def test_check_env_passes(env_id, envs_ledger_suite):
                                     "review_buggy", "review_clean"])
 def test_oracle_gets_full_reward_and_noop_none(family, envs_ledger_suite):
     task = envs_ledger_suite[family]
-    env = gymnasium.make("cargogym/RustRepo-v0", task=task, max_steps=3)
+    env = gymnasium.make("cargogym/RustRepo-v0", task=task, max_steps=3, reward="resolved")
     steps = play(env, oracle_actions(task), seed=1)
     obs, reward, terminated, truncated, info = steps[-1]
     assert terminated and not truncated, obs
     assert info["grading"]["resolution"] == "FULL" and info["grading"]["resolved"], obs
     oracle_return = sum(s[1] for s in steps)
     assert oracle_return == pytest.approx(env.unwrapped.trajectory()["reward"])
-    assert oracle_return > 0
+    assert oracle_return == 1.0 and info["reward_terms"] == {"resolved": 1.0}
 
     # no-op: submit untouched code (review: no verdict at all, until the step budget truncates)
     noop = [call("submit")] * 3
@@ -75,7 +75,7 @@ def test_oracle_gets_full_reward_and_noop_none(family, envs_ledger_suite):
     assert info["grading"]["resolution"] == "NO" and not info["grading"]["resolved"]
     if task.family == "review":
         assert truncated and "APPROVE or REQUEST_CHANGES" in steps[0][0]
-    assert sum(s[1] for s in steps) <= 0.0 < oracle_return
+    assert sum(s[1] for s in steps) == 0.0 and info["reward_terms"] == {"resolved": 0.0}
     env.close()
 
 
@@ -119,6 +119,10 @@ def test_episode_record_and_views(envs_ledger_suite):
     env.step({"tool": "apply_patch", "arguments": {"diff": task.patch}})
     obs, r, term, trunc, info = env.step(final("Fixed the rounding of halves."))
     assert term and info["grading"]["resolved"] and info["delegations"] == 0 and info["status"] == "ok"
+    # the default spec: resolved + partial credit - a small cost per turn
+    terms = info["reward_terms"]
+    assert terms["resolved"] == 1.0 and terms["f2p_fraction"] == 0.2 and terms["step_penalty"] < 0
+    assert r == pytest.approx(sum(terms.values()))
     rec = u.trajectory()
     json.dumps(rec)  # JSON-serialisable
     assert rec["env"] == "RustRepo-v0" and rec["policy"] == "oracle" and rec["seed"] == 7
@@ -129,6 +133,14 @@ def test_episode_record_and_views(envs_ledger_suite):
     assert t0["prompt_messages"] == 3 and t1["prompt_messages"] == 6 and t1["completion"] is None
     assert t2["tool"] is None and t2["final"] == "Fixed the rounding of halves." and t2["reward"] == rec["reward"]
     assert rec["frames"][0]["parent_id"] is None and rec["frames"][0]["edited_files"] == ["src/money.rs"]
+    # the record alone rebuilds each turn's prompt (for training): frame messages[:prompt_messages]
+    from cargogym.envs.tools import tool_definitions
+
+    frame_msgs = rec["frames"][0]["messages"]
+    assert frame_msgs[:3] == u.trajectory()["frames"][0]["messages"][:3] and frame_msgs[2]["role"] == "user"
+    assert frame_msgs[t1["prompt_messages"]]["recipient"] == "functions.apply_patch"
+    assert render_prompt(frame_msgs[:t1["prompt_messages"]], tool_definitions(rec["frames"][0]["tools"]))
+    assert "messages" not in info["frames"][0]
     assert rec["grading"]["f2p_passed"] == 1 and rec["rewards_by_role"].keys() == {"agent"}
     env.close()
 

@@ -94,7 +94,7 @@ def unrelated_patch(k: int) -> str:
 def summarize_patch(patch: str, width: int = 100) -> str:
     files = [l[6:].strip() for l in patch.splitlines() if l.startswith("+++ b/")]
     files = files or [l[6:].strip() for l in patch.splitlines() if l.startswith("--- a/")]
-    changed = [l[1:].strip() for l in patch.splitlines()
+    changed = [l[0] + l[1:].strip() for l in patch.splitlines()
                if l[:1] in "+-" and not l.startswith(("+++", "---")) and l[1:].strip()]
     text = f"{', '.join(files) or '?'}: " + " | ".join(changed[:2])
     return text[:width]

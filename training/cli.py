@@ -124,3 +124,28 @@ def dpo(
     cfg = _train_cfg(config, list(override) + (["dpo.run=true"] if run else []), trees=trees, out=out, policy=policy)
     r = export_dpo(cfg)
     Console().print(f"DPO pairs {r['counts']} → {r['out']}")
+
+
+@train_app.command("learn")
+def learn_command(
+    out: Optional[str] = typer.Option(None, help="output folder (curve.json, curve.png, trees)"),
+    iterations: Optional[int] = typer.Option(None),
+    n_tasks: Optional[int] = typer.Option(None, "--n-tasks"),
+    workers: Optional[int] = typer.Option(None),
+    override: list[str] = _OVERRIDE,
+) -> None:
+    """End-to-end learning on CPU: env → Ray rollouts → MALT values → GRPO (choice format)."""
+    from rich.console import Console
+
+    from cargogym.config import load_config
+    from cargogym.training.learn import LearnConfig, learn
+
+    cfg = load_config(LearnConfig, None, list(override) + _flags(out=out, iterations=iterations, n_tasks=n_tasks,
+                                                                  workers=workers))
+    console = Console(stderr=True)
+    r = learn(cfg, on_iteration=lambda p: console.print(
+        f"iter {p['iteration']:3d}  reward {p['mean_reward']:.3f}  gold {p['gold_pick_rate']:.2f}  "
+        f"rollout {p['rollout_s']:.1f}s  update {p['update_s']:.1f}s  t={p['elapsed_s']:.0f}s"))
+    first, last = r["curve"][0]["mean_reward"], r["curve"][-1]["mean_reward"]
+    Console().print(f"mean reward {first:.3f} → {last:.3f} in {len(r['curve'])} iterations, {r['wall_s']:.0f}s "
+                    f"({'reached' if r['reached'] else 'did not reach'} {r['target']})")

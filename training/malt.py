@@ -68,6 +68,7 @@ class MaltConfig:
     workers: int = 2                        # 0: in-process, no Ray
     slots_per_worker: int = 2
     max_steps: int = 8                      # turns per node
+    grade_cache: bool = False               # memoise grading per crate state in each worker
     seed: int = 0
     out: str | None = None
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
@@ -160,7 +161,23 @@ def node_result(env, spec: dict[str, Any], record: dict[str, Any]) -> dict[str, 
 
 
 class MaltWorkerImpl(EnvWorkerImpl):
-    """An ``EnvWorkerImpl`` whose episodes are MALT nodes (see :func:`prepare_node`)."""
+    """An ``EnvWorkerImpl`` whose episodes are MALT nodes (see :func:`prepare_node`).
+
+    ``grade_cache=True`` memoises grading reports per crate state in this process
+    (:mod:`cargogym.training.grade_cache`)."""
+
+    def __init__(self, env_id: str, env_kwargs: dict[str, Any] | None = None, worker_index: int = 0,
+                 fault: dict[str, Any] | None = None, grade_cache: bool = False):
+        super().__init__(env_id, env_kwargs, worker_index, fault)
+        if grade_cache:
+            from cargogym.training import grade_cache as gc
+
+            gc.install()
+
+    def cache_stats(self) -> dict[str, int]:
+        from cargogym.training import grade_cache as gc
+
+        return gc.stats()
 
     def _start(self, slot: int, spec: dict[str, Any]):
         from cargogym.rollouts.episode import make_env
@@ -265,10 +282,10 @@ SCRIPTED = {"malt-scripted", "oracle", "random", "noop"}
 
 # -- worker pool (Ray actors, or in-process) -------------------------------------------------
 class _Pool:
-    def __init__(self, n: int, env_id: str, env_kwargs: dict[str, Any]):
+    def __init__(self, n: int, env_id: str, env_kwargs: dict[str, Any], grade_cache: bool = False):
         self.local = n <= 0
         if self.local:
-            self.actors = [MaltWorkerImpl(env_id, env_kwargs, 0)]
+            self.actors = [MaltWorkerImpl(env_id, env_kwargs, 0, None, grade_cache)]
         else:
             import ray
 
@@ -276,7 +293,7 @@ class _Pool:
 
             ensure_ray(num_cpus=max(n, 1))
             Actor = ray.remote(num_cpus=1, max_restarts=2, max_task_retries=0)(MaltWorkerImpl)
-            self.actors = [Actor.remote(env_id, env_kwargs, i) for i in range(n)]
+            self.actors = [Actor.remote(env_id, env_kwargs, i, None, grade_cache) for i in range(n)]
 
     def call(self, i: int, method: str, *args: Any):
         if self.local:
@@ -398,32 +415,55 @@ def _merge_turns(generated: list[dict[str, Any]] | None, record: dict[str, Any])
     return out
 
 
-def sample_trees(tasks: Sequence[Any], cfg: MaltConfig, policy: Any = None,
-                 on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
-    """Sample one MALT tree per task (see the module docstring). ``policy``: a model policy
-    object, or None to use ``cfg.policy`` (a scripted policy name or a registry name)."""
-    from cargogym.policies.base import Sampling
+class MaltSampler:
+    """A worker pool kept across calls (``with MaltSampler(cfg) as s: s.sample(tasks, policy)``)."""
 
-    branching = cfg.level_branching()
-    policy_name = cfg.policy if policy is None else getattr(policy, "name", "policy")
-    scripted = policy is None and cfg.policy in SCRIPTED
-    if policy is None and not scripted:
-        from cargogym.policies.registry import make_policy
+    def __init__(self, cfg: MaltConfig):
+        self.cfg = cfg
+        self.branching = cfg.level_branching()
+        self.pool = _Pool(cfg.workers, cfg.env, dict(cfg.env_kwargs), cfg.grade_cache)
 
-        policy = make_policy(cfg.policy)
-    sampling = Sampling(temperature=cfg.sampling.temperature, top_p=cfg.sampling.top_p,
-                        max_new_tokens=cfg.sampling.max_new_tokens)
-    instructions = {**DEFAULT_INSTRUCTIONS, **(cfg.instructions or {})}
-    trees = []
-    for t in tasks:
-        td = t.to_dict() if hasattr(t, "to_dict") else dict(t)
-        tree_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{td['instance_id']}:{cfg.seed}").hex[:16]
-        trees.append({"tree_id": tree_id, "instance_id": td["instance_id"], "task": td,
-                      "roles": list(cfg.roles), "branching": branching, "policy": policy_name,
-                      "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
-                      "nodes": [make_node(0, -1, None, sample=False, status="ok")]})
-    pool = _Pool(cfg.workers, cfg.env, dict(cfg.env_kwargs))
-    try:
+    def __enter__(self) -> "MaltSampler":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def cache_stats(self) -> dict[str, int]:
+        """Grade-cache hits / misses summed over the workers."""
+        total: dict[str, int] = {}
+        for i in range(len(self.pool.actors)):
+            for k, v in self.pool.get(self.pool.call(i, "cache_stats")).items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def sample(self, tasks: Sequence[Any], policy: Any = None, seed: int | None = None,
+               on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
+        """One tree per task. ``policy``: a model policy object, or None for ``cfg.policy``."""
+        from cargogym.policies.base import Sampling
+
+        cfg = self.cfg
+        seed = cfg.seed if seed is None else seed
+        policy_name = cfg.policy if policy is None else getattr(policy, "name", "policy")
+        scripted = policy is None and cfg.policy in SCRIPTED
+        if policy is None and not scripted:
+            from cargogym.policies.registry import make_policy
+
+            policy = make_policy(cfg.policy)
+        sampling = Sampling(temperature=cfg.sampling.temperature, top_p=cfg.sampling.top_p,
+                            max_new_tokens=cfg.sampling.max_new_tokens)
+        instructions = {**DEFAULT_INSTRUCTIONS, **(cfg.instructions or {})}
+        trees = []
+        for t in tasks:
+            td = t.to_dict() if hasattr(t, "to_dict") else dict(t)
+            tree_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{td['instance_id']}:{seed}").hex[:16]
+            trees.append({"tree_id": tree_id, "instance_id": td["instance_id"], "task": td,
+                          "roles": list(cfg.roles), "branching": self.branching, "policy": policy_name,
+                          "seed": seed, "created_at": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                          "nodes": [make_node(0, -1, None, sample=False, status="ok")]})
         frontier = [(k, 0) for k in range(len(trees))]   # (tree index, node id) to expand
         for level, role in enumerate(cfg.roles):
             start = time.time()
@@ -432,44 +472,53 @@ def sample_trees(tasks: Sequence[Any], cfg: MaltConfig, policy: Any = None,
                 tree = trees[k]
                 parent = tree["nodes"][nid]
                 ancestors = _ancestors(tree, nid)
-                for _ in range(branching[level]):
+                for _ in range(self.branching[level]):
                     node_id = len(tree["nodes"])
                     tree["nodes"].append(make_node(node_id, nid, role))
-                    spec = {"episode_key": f"{tree['tree_id']}:{node_id}", "task": tree["task"], "role": role,
-                            "env_role": cfg.env_roles.get(role), "snapshot": parent.get("snapshot"),
-                            "context": node_context(role, ancestors, instructions),
-                            "seed": node_seed(cfg.seed, tree["tree_id"], node_id), "max_steps": cfg.max_steps,
-                            "policy": policy_name if scripted else None, "policy_name": policy_name}
-                    specs.append(spec)
+                    specs.append({"episode_key": f"{tree['tree_id']}:{node_id}", "task": tree["task"], "role": role,
+                                  "env_role": cfg.env_roles.get(role), "snapshot": parent.get("snapshot"),
+                                  "context": node_context(role, ancestors, instructions),
+                                  "seed": node_seed(seed, tree["tree_id"], node_id), "max_steps": cfg.max_steps,
+                                  "policy": policy_name if scripted else None, "policy_name": policy_name})
                     where.append((k, node_id))
             if scripted:
-                results = _run_scripted_level(pool, specs)
+                results = _run_scripted_level(self.pool, specs)
             else:
-                results = _run_model_level(pool, specs, policy, sampling, cfg.slots_per_worker, cfg.max_steps)
+                results = _run_model_level(self.pool, specs, policy, sampling, cfg.slots_per_worker, cfg.max_steps)
             frontier = []
             for (k, node_id), res in zip(where, results):
                 node = trees[k]["nodes"][node_id]
-                if isinstance(res, Exception) or res is None:
-                    node.update(status="infra_error", error="".join(traceback.format_exception_only(res))[-2000:]
-                                if isinstance(res, Exception) else "no result")
-                    continue
-                rec = res["record"]
-                node.update(status=rec.get("status", "ok"), reward=float(rec.get("reward", 0.0)),
-                            grading=rec.get("grading"), output=res.get("output"), snapshot=res.get("snapshot"),
-                            messages=res.get("messages") or [], prompt_len=res.get("prompt_len", 3),
-                            tools=res.get("tools") or [],
-                            turns=_merge_turns(res.get("turns"), rec),
-                            delegation={"frames": rec.get("frames"), "rewards_by_role": rec.get("rewards_by_role")}
-                            if rec.get("delegations") else None,
-                            episode={k2: rec.get(k2) for k2 in ("episode_id", "steps", "terminated", "truncated",
-                                                                "wall_time", "reward_terms", "role_violations")})
-                if node["status"] != "infra_error" and node["snapshot"] is not None:
+                if _store_result(node, res):
                     frontier.append((k, node_id))
             if on_level is not None:
                 on_level(level, len(specs), time.time() - start)
-    finally:
-        pool.close()
-    return trees
+        return trees
+
+
+def _store_result(node: dict[str, Any], res: Any) -> bool:
+    """Fill ``node`` from a worker result; True when the node can have children."""
+    if isinstance(res, Exception) or res is None:
+        node.update(status="infra_error", error="".join(traceback.format_exception_only(res))[-2000:]
+                    if isinstance(res, Exception) else "no result")
+        return False
+    rec = res["record"]
+    node.update(status=rec.get("status", "ok"), reward=float(rec.get("reward", 0.0)),
+                grading=rec.get("grading"), output=res.get("output"), snapshot=res.get("snapshot"),
+                messages=res.get("messages") or [], prompt_len=res.get("prompt_len", 3),
+                tools=res.get("tools") or [], turns=_merge_turns(res.get("turns"), rec),
+                delegation={"frames": rec.get("frames"), "turns": rec.get("turns"),
+                            "rewards_by_role": rec.get("rewards_by_role"), "reward": rec.get("reward")}
+                if rec.get("delegations") else None,
+                episode={k: rec.get(k) for k in ("episode_id", "steps", "terminated", "truncated",
+                                                 "wall_time", "reward_terms", "role_violations", "error")})
+    return node["status"] != "infra_error" and node["snapshot"] is not None
+
+
+def sample_trees(tasks: Sequence[Any], cfg: MaltConfig, policy: Any = None,
+                 on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
+    """Sample one MALT tree per task with a fresh worker pool (see the module docstring)."""
+    with MaltSampler(cfg) as sampler:
+        return sampler.sample(tasks, policy, on_level=on_level)
 
 
 def _ancestors(tree: dict[str, Any], node_id: int) -> list[dict[str, Any]]:

@@ -123,12 +123,15 @@ impl Ledger {
         through: Option<u32>,
     ) -> Result<Cents, LedgerError> {
         self.chart.get(account)?;
-        Ok(self
-            .transactions
+        Ok(self.sum_effects(account, through))
+    }
+
+    fn sum_effects(&self, account: AccountId, through: Option<u32>) -> Cents {
+        self.transactions
             .iter()
             .filter(|tx| through.is_none_or(|last| tx.period <= last))
             .map(|tx| tx.effect_on(account))
-            .sum())
+            .sum()
     }
 
     /// Balance of `account` in its natural sign (e.g. a liability's credits are positive).
@@ -149,7 +152,7 @@ impl Ledger {
         let mut total_debits = 0;
         let mut total_credits = 0;
         for account in self.chart.by_code() {
-            let raw = self.raw_balance(account.id, None).unwrap_or(0);
+            let raw = self.sum_effects(account.id, None);
             if raw == 0 {
                 continue;
             }
@@ -441,6 +444,17 @@ mod tests {
         l.close_period(1, 3).unwrap();
         assert_eq!(l.balance(3), Ok(-300));
         assert_eq!(l.net_income(1, 1), 0);
+    }
+
+    #[test]
+    fn close_period_at_break_even_leaves_retained_untouched() {
+        let mut l = books();
+        pay(&mut l, 1, 0, 4, 500);
+        pay(&mut l, 1, 5, 0, 500);
+        let entry = l.close_period(1, 3).unwrap().unwrap();
+        assert_eq!(l.transaction(entry).unwrap().postings.len(), 2);
+        assert_eq!(l.balance(3), Ok(0));
+        assert_eq!(l.balance(4), Ok(0));
     }
 
     #[test]

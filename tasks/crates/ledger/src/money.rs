@@ -52,7 +52,7 @@ pub fn parse_amount(input: &str) -> Result<Cents, AmountError> {
     let mut whole: Cents = 0;
     let mut frac: Cents = 0;
     let mut frac_digits = 0;
-    let mut digits = 0;
+    let mut has_digits = false;
     let mut seen_dot = false;
     for (i, ch) in body.char_indices() {
         match ch {
@@ -70,7 +70,7 @@ pub fn parse_amount(input: &str) -> Result<Cents, AmountError> {
                         .and_then(|w| w.checked_add(d))
                         .ok_or(AmountError::Overflow)?;
                 }
-                digits += 1;
+                has_digits = true;
             }
             '.' if !seen_dot => seen_dot = true,
             ',' if !seen_dot && i > 0 => {}
@@ -82,7 +82,7 @@ pub fn parse_amount(input: &str) -> Result<Cents, AmountError> {
             }
         }
     }
-    if digits == 0 {
+    if !has_digits {
         return Err(AmountError::NoDigits);
     }
     if frac_digits == 1 {

@@ -395,6 +395,16 @@ mod tests {
     }
 
     #[test]
+    fn cancel_lists_victims_in_ascending_order() {
+        let mut s = plain(10);
+        let a = s.submit(TaskSpec::new("a", 1, 1)).unwrap();
+        let b = s.submit(TaskSpec::new("b", 1, 1)).unwrap();
+        s.add_dependency(a, b).unwrap();
+        assert_eq!(s.cancel(b), Ok(vec![a, b]));
+        assert!(s.is_idle());
+    }
+
+    #[test]
     fn cancelling_running_task_frees_processor() {
         let mut s = plain(10);
         s.submit(TaskSpec::new("a", 5, 5)).unwrap();

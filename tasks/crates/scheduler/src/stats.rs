@@ -175,6 +175,8 @@ mod tests {
     fn mean_turnaround_rounds_down_and_handles_empty() {
         let tasks = vec![finished(0, 0, 3, None), finished(1, 0, 4, None)];
         assert_eq!(report(&tasks, &[]).mean_turnaround, Some(3));
+        assert_eq!(report(&tasks, &[]).max_lateness, 0);
+        assert!(report(&tasks, &[]).missed_deadlines.is_empty());
         assert_eq!(report(&[], &[]).mean_turnaround, None);
         assert_eq!(report(&[], &[]).utilization_percent(), 0);
     }

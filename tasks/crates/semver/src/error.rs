@@ -86,12 +86,18 @@ mod tests {
 
     #[test]
     fn number_errors_carry_positions() {
-        assert_eq!(parse_number("", 3), Err(ParseError::new(ErrorKind::Empty, 3)));
+        assert_eq!(
+            parse_number("", 3),
+            Err(ParseError::new(ErrorKind::Empty, 3))
+        );
         assert_eq!(
             parse_number("12a", 4),
             Err(ParseError::new(ErrorKind::UnexpectedChar('a'), 6))
         );
-        assert_eq!(parse_number("01", 2), Err(ParseError::new(ErrorKind::LeadingZero, 2)));
+        assert_eq!(
+            parse_number("01", 2),
+            Err(ParseError::new(ErrorKind::LeadingZero, 2))
+        );
         assert_eq!(
             parse_number("18446744073709551616", 1),
             Err(ParseError::new(ErrorKind::Overflow, 1))
@@ -101,6 +107,9 @@ mod tests {
     #[test]
     fn display_includes_position() {
         let err = ParseError::new(ErrorKind::WrongPartCount(2), 0);
-        assert_eq!(err.to_string(), "expected 3 version numbers, found 2 at position 0");
+        assert_eq!(
+            err.to_string(),
+            "expected 3 version numbers, found 2 at position 0"
+        );
     }
 }

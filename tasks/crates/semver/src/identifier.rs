@@ -133,9 +133,18 @@ mod tests {
 
     #[test]
     fn pre_release_errors() {
-        assert_eq!(parse_pre("a..b", 6), Err(ParseError::new(ErrorKind::EmptyIdentifier, 8)));
-        assert_eq!(parse_pre("", 6), Err(ParseError::new(ErrorKind::EmptyIdentifier, 6)));
-        assert_eq!(parse_pre("rc.01", 6), Err(ParseError::new(ErrorKind::LeadingZero, 9)));
+        assert_eq!(
+            parse_pre("a..b", 6),
+            Err(ParseError::new(ErrorKind::EmptyIdentifier, 8))
+        );
+        assert_eq!(
+            parse_pre("", 6),
+            Err(ParseError::new(ErrorKind::EmptyIdentifier, 6))
+        );
+        assert_eq!(
+            parse_pre("rc.01", 6),
+            Err(ParseError::new(ErrorKind::LeadingZero, 9))
+        );
         assert_eq!(
             parse_pre("rc.1_2", 6),
             Err(ParseError::new(ErrorKind::UnexpectedChar('_'), 10))
@@ -145,7 +154,10 @@ mod tests {
     #[test]
     fn build_keeps_leading_zeros() {
         assert_eq!(parse_build("build.007", 0).unwrap(), vec!["build", "007"]);
-        assert_eq!(parse_build("x.", 4), Err(ParseError::new(ErrorKind::EmptyIdentifier, 6)));
+        assert_eq!(
+            parse_build("x.", 4),
+            Err(ParseError::new(ErrorKind::EmptyIdentifier, 6))
+        );
     }
 
     #[test]
@@ -164,8 +176,14 @@ mod tests {
         assert_eq!(compare_pre(&[], &pre("alpha")), Ordering::Greater);
         assert_eq!(compare_pre(&pre("alpha"), &[]), Ordering::Less);
         assert_eq!(compare_pre(&pre("alpha"), &pre("alpha.1")), Ordering::Less);
-        assert_eq!(compare_pre(&pre("alpha.1"), &pre("alpha.beta")), Ordering::Less);
-        assert_eq!(compare_pre(&pre("beta.11"), &pre("beta.2")), Ordering::Greater);
+        assert_eq!(
+            compare_pre(&pre("alpha.1"), &pre("alpha.beta")),
+            Ordering::Less
+        );
+        assert_eq!(
+            compare_pre(&pre("beta.11"), &pre("beta.2")),
+            Ordering::Greater
+        );
         assert_eq!(compare_pre(&pre("rc.1"), &pre("rc.1")), Ordering::Equal);
     }
 

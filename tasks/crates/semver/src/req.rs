@@ -292,9 +292,6 @@ impl VersionReq {
 
     /// Parses comma-separated comparators; `*` alone matches any release.
     pub fn parse(text: &str) -> Result<VersionReq, ParseError> {
-        if text.trim().is_empty() {
-            return Err(ParseError::new(ErrorKind::Empty, 0));
-        }
         if text.trim() == "*" {
             return Ok(VersionReq::STAR);
         }
@@ -303,9 +300,6 @@ impl VersionReq {
         for piece in text.split(',') {
             let leading = piece.len() - piece.trim_start().len();
             let body = piece.trim();
-            if body.is_empty() {
-                return Err(ParseError::new(ErrorKind::Empty, start + leading));
-            }
             comparators.push(Comparator::parse(body, start + leading)?);
             start += piece.len() + 1;
         }
@@ -415,6 +409,9 @@ mod tests {
         assert!(!matches(">=1.2.3", "1.2.2"));
         assert!(matches("<=1", "1.9.0"));
         assert!(!matches("<1", "1.0.0"));
+        assert!(matches("<1.2.3", "1.2.2"));
+        assert!(!matches("<1.2.3", "1.2.4"));
+        assert!(!matches("<1.2.3", "1.2.3"));
     }
 
     #[test]
@@ -457,10 +454,17 @@ mod tests {
 
     #[test]
     fn parse_errors_report_positions() {
-        assert_eq!(VersionReq::parse(""), Err(ParseError::new(ErrorKind::Empty, 0)));
+        assert_eq!(
+            VersionReq::parse(""),
+            Err(ParseError::new(ErrorKind::Empty, 0))
+        );
+        assert_eq!(
+            VersionReq::parse("1.0,,2.0"),
+            Err(ParseError::new(ErrorKind::Empty, 4))
+        );
         assert_eq!(
             VersionReq::parse(">=1.2, "),
-            Err(ParseError::new(ErrorKind::Empty, 6))
+            Err(ParseError::new(ErrorKind::Empty, 7))
         );
         assert_eq!(
             VersionReq::parse("^1.*"),

@@ -187,7 +187,10 @@ mod tests {
             Version::parse("1.2.3.4"),
             Err(ParseError::new(ErrorKind::WrongPartCount(4), 5))
         );
-        assert_eq!(Version::parse(""), Err(ParseError::new(ErrorKind::Empty, 0)));
+        assert_eq!(
+            Version::parse(""),
+            Err(ParseError::new(ErrorKind::Empty, 0))
+        );
     }
 
     #[test]
@@ -200,7 +203,10 @@ mod tests {
             Version::parse("1.2.x"),
             Err(ParseError::new(ErrorKind::UnexpectedChar('x'), 4))
         );
-        assert_eq!(Version::parse("1..3"), Err(ParseError::new(ErrorKind::Empty, 2)));
+        assert_eq!(
+            Version::parse("1..3"),
+            Err(ParseError::new(ErrorKind::Empty, 2))
+        );
         assert_eq!(
             Version::parse("1.2.3-beta.02"),
             Err(ParseError::new(ErrorKind::LeadingZero, 11))
@@ -213,7 +219,13 @@ mod tests {
 
     #[test]
     fn display_round_trips() {
-        for text in ["0.0.0", "1.2.3", "10.20.30-alpha.1", "1.0.0-rc.1+build.007", "2.0.0+x"] {
+        for text in [
+            "0.0.0",
+            "1.2.3",
+            "10.20.30-alpha.1",
+            "1.0.0-rc.1+build.007",
+            "2.0.0+x",
+        ] {
             assert_eq!(v(text).to_string(), text);
         }
         assert_eq!("3.1.4".parse::<Version>(), Ok(Version::new(3, 1, 4)));

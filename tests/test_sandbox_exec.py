@@ -1,0 +1,99 @@
+"""LocalSandbox: limits, timeouts, output cap, network isolation, clean environment (real processes)."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from cargogym.sandbox.exec import ExecResult, Limits, LocalSandbox, SandboxError, make_sandbox
+
+
+def _gone(pid: int) -> bool:
+    """The process no longer runs (absent or a zombie waiting for its reaper)."""
+    for _ in range(50):
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_runs_command_and_captures_both_streams(sb_local, tmp_path):
+    r = sb_local.run(["sh", "-c", "echo out; echo err >&2; exit 3"], cwd=tmp_path)
+    assert isinstance(r, ExecResult)
+    assert (r.exit_code, r.stdout, r.stderr.strip(), r.timed_out, r.truncated) == (3, "out\n", "err", False, False)
+    assert r.duration > 0
+
+
+def test_environment_is_clean_and_cargo_home_isolated(sb_local, tmp_path, monkeypatch):
+    monkeypatch.setenv("CARGOGYM_SECRET_TOKEN", "s3cret")
+    r = sb_local.run(["env"], cwd=tmp_path, env={"EXTRA": "1"})
+    env = dict(line.split("=", 1) for line in r.stdout.splitlines() if "=" in line)
+    assert "CARGOGYM_SECRET_TOKEN" not in env
+    assert env["EXTRA"] == "1"
+    assert env["CARGO_NET_OFFLINE"] == "true"
+    assert env["CARGO_HOME"] != str(Path.home() / ".cargo")
+    assert sb_local.run(["cargo", "--version"], cwd=tmp_path).exit_code == 0  # toolchain still found
+
+
+def test_timeout_kills_the_whole_process_group(sb_local, tmp_path):
+    r = sb_local.run(["sh", "-c", "sleep 60 & echo $!; sleep 60"], cwd=tmp_path, timeout=1.0)
+    assert r.timed_out and r.exit_code is None
+    assert "timed out" in r.stderr
+    assert _gone(int(r.stdout.split()[0]))
+
+
+def test_processes_left_behind_are_killed_after_exit(sb_local, tmp_path):
+    r = sb_local.run(["sh", "-c", "(setsid sleep 60 >/dev/null 2>&1 & echo $!)"], cwd=tmp_path)
+    assert r.exit_code == 0
+    if sb_local.info()["process_limit"].startswith("pids cgroup"):
+        assert _gone(int(r.stdout.split()[0]))  # escaped its process group, not the cgroup
+
+
+def test_output_is_capped_keeping_head_and_tail(tmp_path):
+    with LocalSandbox(limits=Limits(output_limit=1000)) as sb:
+        r = sb.run(["sh", "-c", "echo FIRST; head -c 5000000 /dev/zero | tr '\\0' x; echo; echo LAST"], cwd=tmp_path)
+    assert r.truncated and r.exit_code == 0
+    assert r.stdout.startswith("FIRST") and r.stdout.rstrip().endswith("LAST")
+    assert "truncated by the sandbox" in r.stdout and len(r.stdout) < 2000
+
+
+def test_rlimits_are_applied(sb_local, tmp_path):
+    r = sb_local.run(["sh", "-c", "ulimit -v; ulimit -n; ulimit -t; ulimit -f"], cwd=tmp_path)
+    lim = sb_local.limits
+    v, n, t, f = r.stdout.split()
+    assert int(v) == lim.address_space // 1024 and int(n) == lim.open_files and int(t) == lim.cpu_seconds
+    assert int(f) * 512 == lim.file_size
+
+
+def test_process_limit_stops_a_fork_storm(tmp_path):
+    with LocalSandbox(limits=Limits(processes=20)) as sb:
+        if not sb.info()["process_limit"].startswith("pids cgroup") and os.geteuid() == 0:
+            pytest.skip("no pids cgroup here and RLIMIT_NPROC is not enforced for root")
+        r = sb.run(["sh", "-c", "for i in $(seq 60); do sleep 5 & done 2>&1; echo spawned"], cwd=tmp_path, timeout=20)
+    assert "fork" in (r.stdout + r.stderr).lower() or r.exit_code != 0
+
+
+def test_network_namespace_is_reported_and_effective(sb_local, tmp_path):
+    info = sb_local.info()
+    assert isinstance(info["network_isolated"], bool) and info["network"]
+    if not info["network_isolated"]:
+        pytest.skip(f"kernel refused a network namespace: {info['network']}")
+    r = sb_local.run(["cat", "/proc/net/dev"], cwd=tmp_path)
+    ifaces = [ln.split(":")[0].strip() for ln in r.stdout.splitlines()[2:]]
+    assert ifaces == ["lo"]
+
+
+def test_unknown_kind_and_closed_sandbox_are_clear_errors(tmp_path):
+    with pytest.raises(SandboxError, match="unknown sandbox kind"):
+        make_sandbox("vm")
+    sb = make_sandbox("local")
+    sb.close()
+    with pytest.raises(SandboxError, match="closed"):
+        sb.run(["true"], cwd=tmp_path)
