@@ -92,6 +92,8 @@ class Summary:
     quotas: dict = field(default_factory=dict)               # crate -> {family: n}
     seconds: dict = field(default_factory=dict)              # crate -> wall seconds
     builds: int = 0
+    build_seconds: float = 0.0
+    test_seconds: float = 0.0
 
     def count(self, crate: str, family: str, operator: str, reason: str) -> None:
         self.rows[(crate, family, operator, reason)] += 1
@@ -120,6 +122,8 @@ class Summary:
             "seconds": round(total_s, 2),
             "tasks_per_minute": round(60 * n / total_s, 2) if total_s else None,
             "builds": self.builds,
+            "build_seconds": round(self.build_seconds, 2),
+            "test_seconds": round(self.test_seconds, 2),
             "tasks": {c: {f: self.tasks[(c, f)] for f in FAMILIES if (c, f) in self.tasks}
                       for c in sorted({c for c, _ in self.tasks})},
             "quotas": self.quotas,
@@ -157,6 +161,11 @@ class _CrateGen:
         self.progress("task", {"crate": self.name, "family": task.family})
         return True
 
+    def _account(self, ev: Evaluation) -> None:
+        self.summary.builds += 1
+        self.summary.build_seconds += ev.build_seconds
+        self.summary.test_seconds += ev.test_seconds
+
     # candidates -> jobs (lazily checked and deduplicated) ------------------------------------
     def _jobs(self, family: str, candidates: list[Mutation], mode: str, limit: int) -> Iterator[tuple]:
         n = 0
@@ -180,7 +189,7 @@ class _CrateGen:
                   rule: Callable[[dict, Evaluation], Verdict]) -> Iterator[tuple[Mutation, Evaluation, Verdict]]:
         assert self.v is not None and self.v.baseline is not None
         for m, ev in self.v.imap(self._jobs(family, candidates, mode, limit)):
-            self.summary.builds += 1
+            self._account(ev)
             verdict = rule(self.v.baseline.tests, ev)
             self.summary.count(self.name, family, m.operator, verdict.reason)
             self.progress("candidate", {"crate": self.name, "family": family, "reason": verdict.reason})
@@ -310,7 +319,7 @@ class _CrateGen:
 
         got = 0
         for parts, ev in self.v.imap(combos()):
-            self.summary.builds += 1
+            self._account(ev)
             verdict = classify_bug(self.v.baseline.tests, ev)
             if verdict.ok:
                 f2p = set(verdict.fail_to_pass)

@@ -26,7 +26,7 @@ def _observations(rec):
     return {t["observation"] for t in rec["turns"]}
 
 
-def test_multi_role_teacher_resolves_with_grounded_results(multi_bug_records):
+def test_multi_role_teacher_resolves_with_grounded_results(multi_bug_records, envs_ledger_suite):
     rec = multi_bug_records["multi_role"]
     assert rec["status"] == "ok" and rec["grading"]["resolution"] == "FULL"
     assert rec["delegations"] == 2 and rec["role_violations"] == 0 and rec["review_verdict"] == "APPROVE"
@@ -44,23 +44,8 @@ def test_multi_role_teacher_resolves_with_grounded_results(multi_bug_records):
             if m["role"] == "tool" and m["name"] != "functions.delegate_subtask":
                 assert m["content"] in _observations(rec)
     plan = json.loads(samples[0]["messages"][-1]["content"])
-    assert [st["files"] for st in plan["subtasks"]] == [g["files"] for g in bug_groups(rec_task(rec))]
+    assert [st["files"] for st in plan["subtasks"]] == [g["files"] for g in bug_groups(envs_ledger_suite["multi_bug"])]
     assert "46 passed, 0 failed" in samples[-1]["messages"][-1]["content"]
-
-
-def rec_task(rec):
-    from cargogym.envs.handmade import TestLabeler  # noqa: F401  (suite built by the fixture)
-    from cargogym.tasks.record import Task
-
-    return _TASKS[rec["instance_id"]]
-
-
-_TASKS: dict = {}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _task_index(envs_ledger_suite):
-    _TASKS.update({t.instance_id: t for t in envs_ledger_suite.values()})
 
 
 def test_pairs_and_decomposition_from_real_episodes(multi_bug_records):

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from cargogym.sandbox.cargo import run_cargo_tests
-from cargogym.sandbox.workspace import WorkspaceManager, mounts_under
+from cargogym.sandbox.workspace import WorkspaceManager, default_parent, mounts_under
 
 pytestmark = pytest.mark.skipif(__import__("shutil").which("cargo") is None, reason="cargo not on PATH")
 
@@ -84,7 +84,20 @@ def test_write_text_is_confined(sb_workspaces, sb_minicrate_task):
         ws.close()
 
 
-def test_thousand_episodes_leave_no_temp_dirs_or_mounts(sb_local, sb_minicrate_task, tmp_path):
+@pytest.fixture
+def ws_parent():
+    """A private parent folder on the same filesystem as the default one (tmpfs when available)."""
+    import shutil
+    import uuid
+
+    p = default_parent() / f"test-{uuid.uuid4().hex[:8]}"
+    p.mkdir(parents=True)
+    yield p
+    shutil.rmtree(p, ignore_errors=True)
+
+
+def test_thousand_episodes_leave_no_temp_dirs_or_mounts(sb_local, sb_minicrate_task, ws_parent):
+    tmp_path = ws_parent
     m = WorkspaceManager(root=tmp_path, sandbox=sb_local)
     for _ in range(1000):
         ws = m.create(sb_minicrate_task)

@@ -1,0 +1,305 @@
+"""``cargogym demo`` — the main job, end to end on the built-in corpus (no Docker, no GPU).
+
+Stages (each can be switched off with ``-o stages=[...]``):
+
+1. ``synthesize``: new tasks from the tree-sitter bug synthesiser, validated by cargo, plus a
+   per-family sample of the shipped built-in task set → ``RUN/tasks.jsonl``.
+2. ``rollouts``: Ray rollouts of the scripted oracle (multi-role env), the noop baseline and the
+   tiny GPT-OSS MoE → ``RUN/<policy>/trajectories.jsonl``.
+3. ``malt``: generator → verifier → refiner trees with value iteration → ``RUN/malt/trees.jsonl``.
+4. ``learn``: GRPO updates of the tiny GPT-OSS on real cargo rewards → ``RUN/learn/curve.{json,png}``.
+5. ``eval``: metrics, plots, report.md and promotion gates for each run, oracle vs noop compared.
+
+A stage that fails is reported in the summary table and the job goes on; the exit status is 1
+when any stage failed.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import traceback
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+console = Console()
+
+
+@dataclass
+class SynthSection:
+    crates: str = "codec,semver"
+    per_crate: int = 3
+    families: list = field(default_factory=lambda: ["single_bug", "multi_bug"])
+
+
+@dataclass
+class TinySection:
+    tasks: int = 2
+    max_steps: int = 3
+    max_new_tokens: int = 48
+
+
+@dataclass
+class MaltSection:
+    tasks: int = 2
+    branching: int = 2
+    policy: str = "malt-scripted"
+
+
+@dataclass
+class LearnSection:
+    n_tasks: int = 4
+    k: int = 4
+    group: int = 4
+    time_budget_s: float = 240.0
+    target: float = 0.9
+
+
+@dataclass
+class DemoConfig:
+    out: str | None = None
+    workers: int = 2
+    seed: int = 0
+    stages: list = field(default_factory=lambda: ["synthesize", "rollouts", "malt", "learn", "eval"])
+    synthesize: SynthSection = field(default_factory=SynthSection)
+    per_family: dict = field(default_factory=lambda: {"single_bug": 3, "multi_bug": 3, "implement": 2,
+                                                      "review": 4, "compile_error": 2})
+    oracle_env: str = "MultiRoleRust-v0"
+    tiny: TinySection = field(default_factory=TinySection)
+    malt: MaltSection = field(default_factory=MaltSection)
+    learn: LearnSection = field(default_factory=LearnSection)
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str = "skipped"       # ok | failed | skipped
+    seconds: float = 0.0
+    summary: str = ""
+    outputs: list = field(default_factory=list)
+
+
+class Demo:
+    def __init__(self, cfg: DemoConfig):
+        self.cfg = cfg
+        self.run_dir = Path(cfg.out or f"runs/{time.strftime('%Y%m%d-%H%M%S')}")
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.results: list[StageResult] = []
+        self.tasks: list[Any] = []
+        self.eval_rows: list[tuple[str, str, str, str]] = []
+
+    # -- stage runner ----------------------------------------------------------------------------
+    def stage(self, name: str, fn: Callable[[StageResult], None]) -> None:
+        res = StageResult(name)
+        self.results.append(res)
+        if name not in self.cfg.stages:
+            res.summary = "not selected"
+            return
+        console.rule(f"[bold]{name}")
+        start = time.time()
+        try:
+            fn(res)
+            res.status = "ok"
+        except ImportError as e:
+            res.status, res.summary = "failed", f"not available: {e}"
+        except Exception as e:  # noqa: BLE001 — the demo reports and goes on
+            res.status, res.summary = "failed", f"{type(e).__name__}: {e}"
+            (self.run_dir / f"{name}.error.txt").write_text(traceback.format_exc())
+        res.seconds = time.time() - start
+        colour = "green" if res.status == "ok" else "red"
+        console.print(f"[{colour}]{name}: {res.status}[/{colour}] ({res.seconds:.0f}s) {res.summary}")
+
+    # -- 1. tasks --------------------------------------------------------------------------------
+    def synthesize(self, res: StageResult) -> None:
+        from cargogym.rollouts.config import select_tasks
+        from cargogym.tasks.generate import generate_to_file, load_taskgen_config
+        from cargogym.tasks.record import write_tasks
+
+        s = self.cfg.synthesize
+        gen_cfg = load_taskgen_config(None, [f"crates={s.crates}", f"per_crate={s.per_crate}",
+                                             f"families={json.dumps(s.families)}", f"seed={self.cfg.seed}",
+                                             f"workers={self.cfg.workers}"])
+        synth, summary = generate_to_file(gen_cfg, self.run_dir / "synthesized_tasks.jsonl")
+        picked = []
+        for family, n in self.cfg.per_family.items():
+            picked += select_tasks(None, None, [family])[: int(n)]
+        seen = set()
+        self.tasks = [t for t in synth + picked if not (t.instance_id in seen or seen.add(t.instance_id))]
+        write_tasks(self.run_dir / "tasks.jsonl", self.tasks)
+        fams: dict[str, int] = {}
+        for t in self.tasks:
+            fams[t.family] = fams.get(t.family, 0) + 1
+        res.summary = (f"{len(synth)} synthesized + {len(picked)} built-in → {len(self.tasks)} tasks "
+                       + ", ".join(f"{k} {v}" for k, v in sorted(fams.items())))
+        res.outputs.append(str(self.run_dir / "tasks.jsonl"))
+
+    def _ensure_tasks(self) -> list[Any]:
+        if not self.tasks:
+            from cargogym.rollouts.config import select_tasks
+
+            for family, n in self.cfg.per_family.items():
+                self.tasks += select_tasks(None, None, [family])[: int(n)]
+        return self.tasks
+
+    # -- 2. rollouts -------------------------------------------------------------------------------
+    def rollouts(self, res: StageResult) -> None:
+        from cargogym.policies.base import Sampling
+        from cargogym.rollouts.progress import rollout_progress
+        from cargogym.rollouts.runner import run_rollouts
+
+        tasks = self._ensure_tasks()
+        parts = []
+        plans = [("oracle", "oracle", self.cfg.oracle_env, tasks, {}, 200),
+                 ("noop", "noop", "RustRepo-v0", tasks, {}, 200)]
+        tiny_tasks = [t for t in tasks if t.family == "single_bug"][: self.cfg.tiny.tasks] or tasks[: self.cfg.tiny.tasks]
+        plans.append(("tiny-gpt-oss", "tiny-gpt-oss", "RustRepo-v0", tiny_tasks,
+                      {"max_steps": self.cfg.tiny.max_steps}, self.cfg.tiny.max_steps))
+        for label, policy, env_id, ts, env_kwargs, max_steps in plans:
+            with rollout_progress(len(ts), f"{label} on {env_id}", console=console) as on_episode:
+                r = run_rollouts(ts, policy, self.run_dir / label, workers=self.cfg.workers, env_id=env_id,
+                                 env_kwargs=env_kwargs, max_steps=max_steps, base_seed=self.cfg.seed,
+                                 sampling=Sampling(max_new_tokens=self.cfg.tiny.max_new_tokens, seed=self.cfg.seed),
+                                 on_episode=on_episode)
+            parts.append(f"{label}: {r.written} ep, reward {r.mean_reward:.2f}, resolved {r.resolved_rate:.0%}")
+            res.outputs.append(str(self.run_dir / label / "trajectories.jsonl"))
+        res.summary = "; ".join(parts)
+
+    # -- 3. MALT -----------------------------------------------------------------------------------
+    def malt(self, res: StageResult) -> None:
+        from cargogym.training.malt import MaltConfig, MaltSampler
+        from cargogym.training.trees import assign_values, write_trees
+
+        tasks = [t for t in self._ensure_tasks() if t.family in ("single_bug", "multi_bug")][: self.cfg.malt.tasks]
+        mcfg = MaltConfig(branching=self.cfg.malt.branching, policy=self.cfg.malt.policy,
+                          workers=self.cfg.workers, seed=self.cfg.seed)
+        with MaltSampler(mcfg) as sampler:
+            trees = sampler.sample(tasks)
+        out = self.run_dir / "malt" / "trees.jsonl"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        write_trees(out, trees)
+        values = assign_values(trees)
+        n_nodes = sum(len(t["nodes"]) for t in trees)
+        res.summary = f"{len(trees)} trees, {n_nodes} nodes, root values " + ", ".join(
+            f"{v:.2f}" for v in _root_values(values, trees))
+        res.outputs.append(str(out))
+
+    # -- 4. learning -------------------------------------------------------------------------------
+    def learn(self, res: StageResult) -> None:
+        from cargogym.training.learn import LearnConfig, learn
+
+        lc = self.cfg.learn
+        cfg = LearnConfig(n_tasks=lc.n_tasks, k=lc.k, group=lc.group, time_budget_s=lc.time_budget_s,
+                          target=lc.target, workers=self.cfg.workers, seed=self.cfg.seed,
+                          out=str(self.run_dir / "learn"))
+        result = learn(cfg, on_iteration=lambda it: console.print(
+            f"  iteration {it.get('iteration')}: mean reward {it.get('mean_reward', 0):.2f}"))
+        curve = [p.get("mean_reward", 0.0) for p in result.get("curve", [])]
+        res.summary = (f"{len(curve)} GRPO iterations, mean reward {curve[0]:.2f} → {curve[-1]:.2f}"
+                       + (" (target reached)" if result.get("reached") else "")) if curve else "no iterations"
+        curve_json = self.run_dir / "learn" / "curve.json"
+        if curve_json.exists():  # the learning curve belongs to the policy's run, for eval's plot
+            (self.run_dir / "tiny-gpt-oss").mkdir(exist_ok=True)
+            (self.run_dir / "tiny-gpt-oss" / "learning_curve.json").write_text(json.dumps(
+                {"steps": list(range(len(curve))), "mean_reward": curve}))
+        res.outputs.append(str(self.run_dir / "learn"))
+
+    # -- 5. evaluation -----------------------------------------------------------------------------
+    def evaluate(self, res: StageResult) -> None:
+        from cargogym.eval.compare import write_comparison
+        from cargogym.eval.gates import all_passed, check_stage, load_stages
+        from cargogym.eval.report import analyze, write_report
+        from cargogym.eval.runs import load_run
+        from cargogym.eval.settings import load_eval_config
+
+        cfg = load_eval_config("eval", [])
+        stages = load_stages(cfg.gates_file)
+        analyses = {}
+        for label in ("oracle", "noop", "tiny-gpt-oss"):
+            path = self.run_dir / label
+            if not (path / "trajectories.jsonl").exists():
+                continue
+            a = analyze(load_run(path), cfg, stages)
+            analyses[label] = a
+            written = write_report(a, path / "eval")
+            res.outputs.append(str(written[0]))
+            gate_results = check_stage(stages["grpo_to_production_multiagent"], a.results)
+            passed = all_passed(gate_results)
+            self.eval_rows.append((label, _fmt(a.results.get("cargo_test_pass_rate")),
+                                   _fmt(a.results.get("mean_reward")), "PASS" if passed else "FAIL"))
+        if "oracle" in analyses and "noop" in analyses:
+            dest = self.run_dir / "oracle" / "eval" / "compare_vs_noop"
+            write_comparison(analyses["oracle"], analyses["noop"], dest)
+            res.outputs.append(str(dest))
+        res.summary = "; ".join(f"{r[0]}: gates {r[3]}" for r in self.eval_rows)
+
+    # -- all ---------------------------------------------------------------------------------------
+    def run(self) -> int:
+        console.print(f"[bold]cargogym demo[/bold] → {self.run_dir}")
+        self.stage("synthesize", self.synthesize)
+        self.stage("rollouts", self.rollouts)
+        self.stage("malt", self.malt)
+        self.stage("learn", self.learn)
+        self.stage("eval", self.evaluate)
+        self.print_summary()
+        return 0 if all(r.status != "failed" for r in self.results) else 1
+
+    def print_summary(self) -> None:
+        table = Table(title=f"cargogym demo — results in {self.run_dir}")
+        for col in ("stage", "status", "time", "summary"):
+            table.add_column(col)
+        for r in self.results:
+            colour = {"ok": "green", "failed": "red"}.get(r.status, "yellow")
+            table.add_row(r.name, f"[{colour}]{r.status}[/{colour}]", f"{r.seconds:.0f}s", r.summary)
+        console.print(table)
+        if self.eval_rows:
+            t2 = Table(title="evaluation (gates: grpo_to_production_multiagent)")
+            for col in ("run", "cargo_test_pass_rate", "mean reward", "gates"):
+                t2.add_column(col)
+            for row in self.eval_rows:
+                t2.add_row(*row)
+            console.print(t2)
+        summary = {"run_dir": str(self.run_dir), "config": asdict(self.cfg),
+                   "stages": [asdict(r) for r in self.results],
+                   "evaluation": [dict(zip(("run", "cargo_test_pass_rate", "mean_reward", "gates"), r))
+                                  for r in self.eval_rows]}
+        (self.run_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2, default=str))
+        console.print(f"results: {self.run_dir}/ (demo_summary.json, */trajectories.jsonl, */eval/report.md, "
+                      f"malt/trees.jsonl, learn/curve.png)")
+
+
+def _fmt(m: Any) -> str:
+    v = getattr(m, "value", None)
+    return "not measured" if v is None else f"{v:.3f}"
+
+
+def _root_values(values: Any, trees: list[dict[str, Any]]) -> list[float]:
+    roots = getattr(values, "root_values", None)
+    if roots is not None:
+        return [float(v) for v in roots]
+    out = []
+    for i, t in enumerate(trees):
+        vs = getattr(values, "values", None)
+        out.append(float(vs[i][0]) if vs is not None else float("nan"))
+    return out
+
+
+def demo(
+    config: str = typer.Option("demo", "--config", "-c", help="YAML under configs/ or a path"),
+    out: Optional[str] = typer.Option(None, help="run directory (default runs/<timestamp>)"),
+    override: list[str] = typer.Option([], "--override", "-o", help="config override key=value (repeatable)"),
+) -> None:
+    """The main job: tasks → Ray rollouts → MALT → GRPO → evaluation and gates."""
+    from cargogym.config import load_config
+    from cargogym.errors import require_cargo
+
+    require_cargo()
+    overrides = list(override) + ([f"out={out}"] if out else [])
+    cfg = load_config(DemoConfig, config, overrides)
+    code = Demo(cfg).run()
+    if code:
+        raise typer.Exit(code=code)
