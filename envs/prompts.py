@@ -100,9 +100,11 @@ def clip(text: str, limit: int) -> str:
     if len(text) <= limit:
         return text
     note = f"\n… [{len(text) - limit} characters cut] …\n"
-    keep = max(0, limit - len(note))
+    keep = limit - len(note)
+    if keep < 20:
+        return text[:limit]
     head = keep * 2 // 3
-    return text[:head] + note + text[len(text) - (keep - head):] if keep - head > 0 else text[:head] + note
+    return text[:head] + note + text[len(text) - (keep - head):]
 
 
 def dumps(obj: Any) -> str:

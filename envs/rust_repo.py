@@ -367,8 +367,15 @@ class RustRepoEnv(gym.Env):
             "delegations": self._delegations, "refused_delegations": self._refused,
             "conflicts": self._conflicts, "role_violations": self._violations,
             "plan": copy.deepcopy(self._plan), "review_verdict": self._review_verdict,
-            "frames": self._stack.records(), "turns": copy.deepcopy(self._turns), "router": None,
+            "frames": self._frame_records(), "turns": copy.deepcopy(self._turns), "router": None,
         }
+
+    def _frame_records(self) -> list[dict[str, Any]]:
+        """Frame records with each frame's conversation and tool definitions (for training)."""
+        recs = self._stack.records(with_messages=True)
+        for rec in recs:
+            rec["tools"] = tool_definitions(rec["tools"], roles=self.roles_cfg.delegate_roles)
+        return recs
 
     # ------------------------------------------------------------------ episode structure (hooks)
     def _start_episode(self) -> None:
@@ -708,7 +715,8 @@ class RustRepoEnv(gym.Env):
                 "grading": copy.deepcopy(self._grading), "reward_terms": dict(self._reward_terms),
                 "rewards_by_role": dict(self._rewards_by_role), "delegations": self._delegations,
                 "conflicts": self._conflicts, "role_violations": self._violations,
-                "frames": self._stack.records(with_messages=False), "status": self._status, "review_verdict": self._review_verdict,
+                "frames": [{k: v for k, v in r.items() if k != "tools"} for r in self._stack.records(False)],
+                "status": self._status, "review_verdict": self._review_verdict,
                 "episode_reward": float(sum(t["reward"] for t in self._turns)),
             })
         return info

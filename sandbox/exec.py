@@ -137,6 +137,15 @@ def toolchain() -> dict[str, str]:
         return dict(_TOOLCHAIN)
 
 
+def default_hidden() -> list[Path]:
+    """Paths sandboxed code must not read: cargogym's cache (pre-built pristine crates = the
+    fixes) and the cargogym checkout (task files with gold patches). ``$CARGOGYM_HIDE`` adds
+    more (``:``-separated)."""
+    out = [cache_dir(), Path(__file__).resolve().parent.parent]
+    out += [Path(p) for p in os.environ.get("CARGOGYM_HIDE", "").split(":") if p]
+    return out
+
+
 def cache_dir() -> Path:
     """``$CARGOGYM_CACHE`` or ``~/.cache/cargogym``."""
     base = os.environ.get("CARGOGYM_CACHE")
@@ -336,6 +345,8 @@ class PidsCgroup:
 
     @classmethod
     def _kill_and_remove(cls, path: Path, remove: bool = True) -> None:
+        for child in [d for d in path.glob("run-*") if d.is_dir()]:
+            cls._kill_and_remove(child, remove)
         for _ in range(50):
             pids = cls._pids(path)
             if not pids:
@@ -359,8 +370,27 @@ class PidsCgroup:
     def kill_all(self) -> None:
         self._kill_and_remove(self.path, remove=False)
 
+    def run_group(self) -> "_RunGroup":
+        """A child cgroup for one command (the parent's pids.max still caps it), so concurrent
+        commands of one sandbox never kill each other's processes."""
+        return _RunGroup(self.path / f"run-{next(_CG_COUNTER)}")
+
+
+
     def close(self) -> None:
         self._kill_and_remove(self.path)
+
+
+class _RunGroup:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        path.mkdir()
+
+    def kill_all(self) -> None:
+        PidsCgroup._kill_and_remove(self.path, remove=False)
+
+    def close(self) -> None:
+        PidsCgroup._kill_and_remove(self.path)
 
 
 # -- local sandbox -------------------------------------------------------------------------------
@@ -372,8 +402,10 @@ class LocalSandbox:
     name = "local"
 
     def __init__(self, limits: Limits | None = None, isolate_network: bool = True,
-                 cargo_home: str | Path | None = None, use_cgroup: bool = True) -> None:
+                 cargo_home: str | Path | None = None, use_cgroup: bool = True,
+                 jail: bool | None = None, hide: list[str | Path] | None = None) -> None:
         self.limits = limits or Limits()
+        self.hide = [str(p) for p in (default_hidden() if hide is None else hide)]
         self._closed = False
         self._lock = threading.Lock()
         self._cargo_home = Path(cargo_home) if cargo_home else None
@@ -384,6 +416,10 @@ class LocalSandbox:
         self.network_note = "network isolation disabled by caller"
         if isolate_network:
             self._setup_network()
+        self._jail: str | None = None
+        self.jail_note = "disabled by caller"
+        if jail is not False:
+            self._setup_jail(required=bool(jail))
         self._cgroup: PidsCgroup | None = None
         self.cgroup_note = "disabled by caller"
         if use_cgroup and self.limits.processes:
@@ -434,12 +470,62 @@ class LocalSandbox:
         except (OSError, subprocess.SubprocessError) as e:
             self.network_note = f"kernel refused a network namespace ({e}); network NOT isolated"
 
+    def _setup_jail(self, required: bool) -> None:
+        if os.geteuid() != 0:
+            self.jail_note = "not root: no private mount/PID namespaces (filesystem writable, processes visible)"
+        else:
+            try:
+                from cargogym.sandbox.jail import jail_binary
+
+                binary = str(jail_binary(toolchain()["rustc"], cache_dir() / "bin"))
+                import tempfile
+
+                with tempfile.TemporaryDirectory(prefix="cargogym-jail-probe-") as d:
+                    probe = subprocess.run([binary, "--isolate", "--dropcaps", "--rw", d, "--", "touch", "ok"],
+                                           capture_output=True, text=True, timeout=30, cwd=d)
+                if probe.returncode == 0:
+                    self._jail = binary
+                    self.jail_note = ("private mount+PID+IPC namespaces: read-only filesystem except the "
+                                      "workspace and a private /tmp; hidden: " + ", ".join(self.hide)
+                                      + "; no capabilities")
+                    return
+                self.jail_note = f"jail refused by the kernel: {probe.stderr.strip()[-300:]}"
+            except Exception as e:  # compile failure, missing rustc, ...
+                self.jail_note = f"jail unavailable: {e}"
+        if required:
+            raise SandboxError(self.jail_note)
+
+    def _jail_argv(self, argv: list[str], cwd: str, cgroup: Path | None) -> list[str]:
+        lim = self.limits
+        out = [self._jail]  # type: ignore[list-item]
+        if cgroup is not None:
+            out += ["--cgroup", str(cgroup)]
+        for name, val in (("cpu", lim.cpu_seconds), ("as", lim.address_space), ("fsize", lim.file_size),
+                          ("nofile", lim.open_files), ("core", 0)):
+            if val is not None:
+                out += ["--rlimit", f"{name}={int(val)}"]
+        if self._net_holder is not None:
+            out += ["--netns", f"/proc/{self._net_holder.pid}/ns/net"]
+        elif self.network_isolated:
+            out += ["--newnet"]
+        out += ["--isolate", "--dropcaps", "--rw", cwd]
+
+        def contains(base: str) -> bool:
+            return cwd == base or cwd.startswith(base.rstrip("/") + "/")
+
+        if not contains("/tmp"):
+            out += ["--tmpfs", "/tmp"]
+        for h in self.hide:
+            if not contains(h) and os.path.isdir(h):
+                out += ["--hide", h]
+        return out + ["--", *argv]
+
     # running ------------------------------------------------------------------------------
-    def _prologue(self) -> str:
+    def _prologue(self, cgroup: Path | None) -> str:
         lim = self.limits
         lines = []
-        if self._cgroup is not None:
-            procs = shlex.quote(str(self._cgroup.path / "cgroup.procs"))
+        if cgroup is not None:
+            procs = shlex.quote(str(cgroup / "cgroup.procs"))
             lines.append(f"echo $$ > {procs} || exit 125")
         if lim.cpu_seconds:
             lines.append(f"ulimit -t {int(lim.cpu_seconds)}")
@@ -468,21 +554,33 @@ class LocalSandbox:
         full_env = self.env()
         if env:
             full_env.update(env)
-        cmd = ["/bin/sh", "-c", self._prologue(), "cargogym-sandbox", *self._net_prefix, *argv]
+        group = None
+        if self._cgroup is not None:
+            try:
+                group = self._cgroup.run_group()
+            except OSError as e:
+                raise SandboxError(f"cannot create a pids cgroup for the command: {e}") from e
+        cg_path = group.path if group is not None else None
+        if self._jail is not None:
+            cmd = self._jail_argv(argv, os.path.realpath(str(cwd)), cg_path)
+        else:
+            cmd = ["/bin/sh", "-c", self._prologue(cg_path), "cargogym-sandbox", *self._net_prefix, *argv]
         start = time.monotonic()
         try:
             proc = subprocess.Popen(cmd, cwd=str(cwd), env=full_env, stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                     process_group=0, close_fds=True)
         except OSError as e:
+            if group is not None:
+                group.close()
             return ExecResult(127, "", f"sandbox: cannot start {argv[0]}: {e}",
                               False, time.monotonic() - start, False)
         pgid = proc.pid
 
         def kill() -> None:
             _kill_group(pgid)
-            if self._cgroup is not None:
-                self._cgroup.kill_all()
+            if group is not None:
+                group.kill_all()
 
         try:
             out, err, timed_out, truncated = communicate_capped(
@@ -494,6 +592,8 @@ class LocalSandbox:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
+            if group is not None:
+                group.close()
         code = proc.returncode
         if code == 125 and self._cgroup is not None and "cgroup" in err:
             err += "\nsandbox: could not join the pids cgroup"
@@ -509,6 +609,8 @@ class LocalSandbox:
             "network_isolated": self.network_isolated,
             "network": self.network_note,
             "process_limit": self.cgroup_note,
+            "filesystem": self.jail_note,
+            "jailed": self._jail is not None,
             "rlimits": {
                 "cpu_seconds": lim.cpu_seconds, "address_space": lim.address_space,
                 "file_size": lim.file_size, "open_files": lim.open_files,

@@ -7,6 +7,7 @@ from pathlib import Path, PurePosixPath
 from cargogym.errors import CargogymError
 
 CRATES_DIR = Path(__file__).resolve().parent / "crates"
+BUILTIN_TASKS = Path(__file__).resolve().parent / "builtin_tasks.jsonl"
 _SOURCE_DIRS = ("src", "tests", "benches", "examples")
 _TEST_DIRS = ("tests", "benches", "examples")
 
@@ -69,3 +70,14 @@ def read_crate(path: str | Path) -> dict[str, str]:
             for f in sorted(base.rglob("*.rs")):
                 files[f.relative_to(root).as_posix()] = f.read_text(encoding="utf-8")
     return files
+
+
+def builtin_tasks(family: str | None = None, crate: str | None = None):
+    """The pre-generated, validated task set shipped with the package (``tasks/builtin_tasks.jsonl``,
+    made by ``cargogym tasks generate``), optionally filtered by family and crate."""
+    from cargogym.tasks.record import read_tasks
+
+    if not BUILTIN_TASKS.is_file():
+        raise CorpusError(f"{BUILTIN_TASKS} is missing; create it with `cargogym tasks generate --out {BUILTIN_TASKS}`")
+    return [t for t in read_tasks(BUILTIN_TASKS)
+            if (family is None or t.family == family) and (crate is None or t.crate == crate)]

@@ -210,6 +210,7 @@ class CrateValidator:
                 self._slots.append(self._acquire_slot(i))
             for s in self._slots:
                 self._free.put(s)
+            self._prune_stale()
             self.baseline = self._measure_baseline(self._slots[0])
             self.test_timeout = max(self.test_timeout_min,
                                     self.test_timeout_factor * max(self.baseline.test_seconds, 0.1))
@@ -233,6 +234,24 @@ class CrateValidator:
                 pass
             s.release()
         self._slots = []
+
+    def _prune_stale(self) -> None:
+        """Remove this crate's copies for older contents (best effort; skipped while in use)."""
+        for old in self.cache_root.glob(f"{self.name}-*"):
+            if old == self.root or not old.is_dir() or not old.name[len(self.name) + 1:].isalnum():
+                continue
+            locks = []
+            try:
+                for lf in sorted(old.glob("*.lock")):
+                    fh = _try_lock(lf)
+                    if fh is None:
+                        break
+                    locks.append(fh)
+                else:
+                    shutil.rmtree(old, ignore_errors=True)
+            finally:
+                for fh in locks:
+                    fh.close()
 
     def _seed(self) -> Path:
         """Build the seed copy once (under a lock); later runs reuse it."""

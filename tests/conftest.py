@@ -88,3 +88,37 @@ def sb_minicrate_task():
         PASS_TO_PASS=["lib::math::tests::clamps_below", "lib::math::tests::clamps_above",
                       "lib::text::tests::reverses_words", "lib::text::tests::shouts", "test:api::text_roundtrip"],
         files=["src/math.rs"])
+
+
+# -- training (issue 7) ---------------------------------------------------------------------------
+@pytest.fixture(scope="session")
+def training_minicrate_tasks():
+    """Four single-bug tasks on tests/fixtures/minicrate with distinct problem statements."""
+    from pathlib import Path
+
+    from cargogym.sandbox.patch import make_diff
+    from cargogym.tasks.record import Task
+
+    root = Path(__file__).parent / "fixtures" / "minicrate"
+    math, text = (root / "src" / "math.rs").read_text(), (root / "src" / "text.rs").read_text()
+    bugs = [  # (id, file, pristine, broken, statement, F2P)
+        ("add", "src/math.rs", math, math.replace("    a + b\n", "    a - b\n"), "add subtracts instead of adding",
+         ["lib::math::tests::adds_small_numbers", "lib::math::tests::adds_negative_numbers", "test:api::add_and_clamp"]),
+        ("clamp", "src/math.rs", math, math.replace("if x < lo {", "if x > lo {"), "clamp ignores its lower bound",
+         ["lib::math::tests::clamps_below", "lib::math::tests::clamps_above", "test:api::add_and_clamp"]),
+        ("shout", "src/text.rs", text, text.replace("to_uppercase", "to_lowercase"), "shout does not upper-case",
+         ["lib::text::tests::shouts", "test:api::text_roundtrip"]),
+        ("reverse", "src/text.rs", text, text.replace(".rev()", ""), "reverse_words keeps the word order",
+         ["lib::text::tests::reverses_words"]),
+    ]
+    every = ["lib::math::tests::adds_small_numbers", "lib::math::tests::adds_negative_numbers",
+             "lib::math::tests::clamps_below", "lib::math::tests::clamps_above", "lib::text::tests::reverses_words",
+             "lib::text::tests::shouts", "test:api::add_and_clamp", "test:api::text_roundtrip"]
+    tasks = []
+    for name, rel, good, bad, statement, f2p in bugs:
+        assert good != bad, name
+        tasks.append(Task(
+            instance_id=f"minicrate-{name}", repo=str(root), base_commit="", problem_statement=statement,
+            patch=make_diff({rel: bad}, {rel: good}), test_patch="", setup_patch=make_diff({rel: good}, {rel: bad}),
+            FAIL_TO_PASS=f2p, PASS_TO_PASS=[t for t in every if t not in f2p], files=[rel]))
+    return tasks

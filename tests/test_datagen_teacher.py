@@ -11,7 +11,7 @@ from cargogym.datagen.decompose import decompose_records
 from cargogym.datagen.pairs import build_pairs, validate_pair
 from cargogym.datagen.records import episode_samples
 from cargogym.datagen.samples import validate_sample
-from cargogym.datagen.teacher import TeacherError, TeacherPolicy, bug_groups, run_teacher_episode
+from cargogym.datagen.teacher import TeacherError, TeacherPolicy, bug_groups, run_teacher_episode, test_counts
 
 pytestmark = pytest.mark.slow
 
@@ -45,7 +45,9 @@ def test_multi_role_teacher_resolves_with_grounded_results(multi_bug_records, en
                 assert m["content"] in _observations(rec)
     plan = json.loads(samples[0]["messages"][-1]["content"])
     assert [st["files"] for st in plan["subtasks"]] == [g["files"] for g in bug_groups(envs_ledger_suite["multi_bug"])]
-    assert "46 passed, 0 failed" in samples[-1]["messages"][-1]["content"]
+    tester = samples[-1]["messages"]
+    passed, failed = test_counts([m for m in tester if m["role"] == "tool"][-1]["content"])
+    assert failed == 0 and f"cargo test: {passed} passed, 0 failed." in tester[-1]["content"]  # report = observation
 
 
 def test_pairs_and_decomposition_from_real_episodes(multi_bug_records):

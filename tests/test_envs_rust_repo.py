@@ -50,7 +50,7 @@ def test_check_env_passes(env_id, envs_ledger_suite):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         check_env(env.unwrapped)
-    assert not [str(w.message) for w in caught if "gymnasium" in str(w.filename)]
+    assert not [str(w.message) for w in caught if "WARN" in str(w.message)]  # gymnasium.logger.warn
     env.close()
 
 
@@ -103,7 +103,7 @@ def test_episode_record_and_views(envs_ledger_suite):
     obs, info = env.reset(seed=7)
     u = env.unwrapped
     assert "### user" in obs and "apply_patch(diff: string)" in obs and task.problem_statement in obs
-    initial = u.messages()
+    initial, initial_tools = u.messages(), u.tools()
     assert [m["role"] for m in initial] == ["system", "developer", "user"]
     assert [t["name"] for t in u.tools()] == ["apply_patch", "run_tests", "cargo_check", "read_file",
                                               "list_files", "search", "submit", "delegate_subtask"]
@@ -135,13 +135,11 @@ def test_episode_record_and_views(envs_ledger_suite):
     assert t2["tool"] is None and t2["final"] == "Fixed the rounding of halves." and t2["reward"] == rec["reward"]
     assert rec["frames"][0]["parent_id"] is None and rec["frames"][0]["edited_files"] == ["src/money.rs"]
     # the record alone rebuilds each turn's prompt (for training): frame messages[:prompt_messages]
-    from cargogym.envs.tools import tool_definitions
-
     frame_msgs = rec["frames"][0]["messages"]
-    assert frame_msgs[:3] == initial
+    assert frame_msgs[:3] == initial and rec["frames"][0]["tools"] == initial_tools
     assert frame_msgs[t1["prompt_messages"]]["recipient"] == "functions.apply_patch"
-    assert render_prompt(frame_msgs[:t1["prompt_messages"]], tool_definitions(rec["frames"][0]["tools"]))
-    assert "messages" not in info["frames"][0]
+    assert render_prompt(frame_msgs[:t1["prompt_messages"]], rec["frames"][0]["tools"])
+    assert "messages" not in info["frames"][0] and info["frames"][0]["steps"] == 3
     assert rec["grading"]["f2p_passed"] == 1 and rec["rewards_by_role"].keys() == {"agent"}
     env.close()
 
@@ -171,3 +169,34 @@ def test_task_selection_and_workspace_lifecycle(envs_ledger_suite, tmp_path):
     env.close()
     assert second is None or not second.exists()
     env.close()  # idempotent
+
+
+def test_inspection_tools_and_patch_formats(envs_ledger_suite):
+    task = envs_ledger_suite["compile_error"]
+    env = gymnasium.make("cargogym/RustRepo-v0", task=task)
+    env.reset(seed=0)
+
+    def step(tool, **args):
+        obs, r, term, trunc, info = env.step({"tool": tool, "arguments": args})
+        assert not term and not trunc
+        return obs, info
+
+    obs, info = step("list_files", dir="src")
+    assert "src/money.rs" in obs.splitlines() and "tests/ledger.rs" not in obs and not info["error"]
+    obs, _ = step("search", pattern=r"fn apply_\w+")
+    assert obs.startswith("src/money.rs:") and "pub fn apply_rate" in obs
+    obs, info = step("search", pattern="group_thousands(", path="src/money.rs")
+    assert "plain text" in obs and info["result"]["literal"] and "src/lib.rs" not in obs
+    obs, _ = step("read_file", path="src/money.rs", start=99, end=101)
+    assert obs.startswith("src/money.rs (lines 99-101 of") and "pub fn format_cents" in obs
+    obs, info = step("cargo_check")
+    assert obs.startswith("cargo check: ") and "error" in obs and info["result"]["ok"] is False
+    obs, _ = step("run_tests")
+    assert "failed to compile" in obs
+    begin_patch = ("*** Begin Patch\n*** Update File: src/money.rs\n@@ pub fn format_cents(amount: Cents) -> String {\n"
+                   "-    let frac = abs % 100\n+    let frac = abs % 100;\n*** End Patch\n")
+    obs, info = step("apply_patch", diff=begin_patch)
+    assert obs == "patch applied: changed src/money.rs" and info["result"]["files_changed"] == ["src/money.rs"]
+    obs, info = step("cargo_check")
+    assert obs == "cargo check: ok" and info["result"]["ok"]
+    env.close()

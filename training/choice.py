@@ -9,8 +9,10 @@ The letter is mapped onto real env actions: ``apply_patch(candidate)`` then ``su
 - ``reverse``: the gold patch reversed (it does not apply to the broken crate: apply_patch fails),
 - ``unrelated``: a new, unused source file ``src/candidate_<k>.rs`` (applies; the bug stays).
 
-The prompt is a short Harmony conversation: the task's problem statement and a one-line summary
-of each candidate; sampling is restricted to the K letter tokens. The recorded log-probability is
+The prompt is a short Harmony conversation: the task's problem statement, a one-line summary of
+each candidate, and the task id as its last words (the tiny model's first layer has a sliding
+window of 8 tokens, so that is where it can tell the tasks apart); sampling is restricted to the
+K letter tokens. The recorded log-probability is
 the full-vocabulary one (what :func:`cargogym.training.grpo.completion_logprobs` computes), so the
 GRPO ratio is consistent; with group-centred advantages the restriction's normaliser cancels.
 """
@@ -49,7 +51,8 @@ class ChoiceTask:
                  "Candidate patches:"]
         for i, c in enumerate(self.candidates):
             lines.append(f"{LETTERS[i]}) {summarize_patch(c)}")
-        lines += ["", "Answer with the letter of the patch that fixes the bug."]
+        # the task id last: a 2-layer model whose first layer sees 8 tokens tells the tasks apart by it
+        lines += ["", f"Answer with the letter of the patch that fixes {self.task.instance_id}"]
         return [{"role": "user", "content": "\n".join(lines)}]
 
     def prompt_ids(self) -> list[int]:

@@ -3,26 +3,28 @@
 Recipe (what ``tests/test_training_trl.py`` runs, with a tiny GPT-OSS on CPU)::
 
     from trl import GRPOConfig, GRPOTrainer
-    from cargogym.harmony.tokenizer import build_hf_tokenizer
     from cargogym.training.choice import make_choice_tasks
-    from cargogym.training.trl_integration import CargoRollout, env_reward
+    from cargogym.rewards.trl import make_report_reward
+    from cargogym.training.trl_integration import CargoRollout, make_tokenizer
 
     choice_tasks = make_choice_tasks(tasks, k=4)           # tasks: cargogym Task records
     rollout = CargoRollout(choice_tasks)                    # real RustRepo-v0 episodes, cargo-graded
-    tokenizer = build_hf_tokenizer(); tokenizer.padding_side = "left"
+    tokenizer = make_tokenizer()                            # Harmony ids, left padding
     args = GRPOConfig(output_dir="out", use_cpu=True, bf16=False, num_generations=4,
                       per_device_train_batch_size=4, max_completion_length=1, max_steps=10,
                       beta=0.0, loss_type="dapo", report_to=[])
-    trainer = GRPOTrainer(model=model, reward_funcs=[env_reward], args=args,
+    trainer = GRPOTrainer(model=model, reward_funcs=[make_report_reward("resolved")], args=args,
                           train_dataset=rollout.dataset(), processing_class=tokenizer,
                           rollout_func=rollout)
     trainer.train()
 
 How it fits TRL 1.16: ``rollout_func(prompts, trainer)`` receives the dataset prompts (each one
 already repeated ``num_generations`` times) and returns one completion per entry:
-``prompt_ids``, ``completion_ids``, ``logprobs`` and extra columns (``env_reward``,
-``resolved``, ``instance_id``) that TRL forwards to the reward functions; ``env_reward`` simply
-returns the env's reward. For multi-turn agents whose completions interleave tool results, also
+``prompt_ids``, ``completion_ids``, ``logprobs`` and extra columns (``grading`` — the cargo
+grading report —, ``trajectory``, ``env_reward``, ``resolved``, ``instance_id``) that TRL forwards
+to the reward functions: cargogym's own ``cargogym.rewards.trl.make_report_reward(spec)`` scores
+the reports with any reward spec (no second cargo run), and :func:`env_reward` returns the env's
+reward as is. For multi-turn agents whose completions interleave tool results, also
 return ``env_mask`` (1 = model token, 0 = environment token) so tool output stays out of the loss.
 
 Here each completion is one letter choosing a candidate patch (:mod:`cargogym.training.choice`),
@@ -100,17 +102,21 @@ class CargoRollout:
         chosen, lps = choose(model, prompt_ids, self.choice_ids, self.temperature, self.generator)
         if was_training:
             model.train()
-        rewards, resolved = [], []
+        rewards, resolved, gradings, trajectories = [], [], [], []
         for c, k in zip(tasks, chosen):
             rec = self.play(c, k)
             r = float(rec.get("reward", 0.0))
             ok = bool((rec.get("grading") or {}).get("resolved"))
             rewards.append(r)
             resolved.append(ok)
+            gradings.append(rec.get("grading"))
+            trajectories.append({key: rec.get(key) for key in ("steps", "turns", "delegations", "conflicts",
+                                                                 "role_violations", "frames", "reward")})
             self.history.append({"instance_id": c.instance_id, "choice": k, "gold": c.gold, "reward": r,
                                  "resolved": ok, "status": rec.get("status")})
         return {"prompt_ids": prompt_ids, "completion_ids": [[self.choice_ids[k]] for k in chosen],
                 "logprobs": [[lp] for lp in lps], "env_reward": rewards, "resolved": resolved,
+                "grading": gradings, "trajectory": trajectories,
                 "instance_id": [c.instance_id for c in tasks]}
 
     def close(self) -> None:
