@@ -87,7 +87,7 @@ def final_text(thinking: str, answer: str) -> str:
             f"<|start|>assistant<|channel|>final<|message|>{answer}<|return|>")
 
 
-def test_counts(observation: str) -> tuple[int, int] | None:
+def parse_test_counts(observation: str) -> tuple[int, int] | None:
     """``(passed, failed)`` from a run_tests observation, None when the crate did not build."""
     m = _COUNTS.search(observation or "")
     return (int(m.group(1)), int(m.group(2))) if m else None
@@ -221,7 +221,7 @@ class TeacherPolicy:
 
     def _report(self, env: Any, role: str) -> str:
         obs = self._last_observation(env)
-        counts = test_counts(obs)
+        counts = parse_test_counts(obs)
         if counts is None:
             return final_text("The test run did not report results.", "The change is in place; the test run "
                               "did not report results.")
@@ -251,7 +251,7 @@ class TeacherPolicy:
 
     def _reviewer(self, task: Any) -> list[Step]:
         def verdict(env: Any) -> str:
-            counts = test_counts(self._last_observation(env))
+            counts = parse_test_counts(self._last_observation(env))
             if counts is not None and counts[1] == 0:
                 return final_text("The diff is minimal and the tests are green.",
                                   f"APPROVE: the change fixes the reported failures; cargo test: {counts[0]} "
@@ -277,7 +277,7 @@ class TeacherPolicy:
             steps.append(self._run_tests(f"Check my part: run {g['tests'][0]}.", _test_path(g["tests"][0])))
 
         def done(env: Any) -> str:
-            counts = test_counts(self._last_observation(env))
+            counts = parse_test_counts(self._last_observation(env))
             status = (f"; {counts[0]} selected test(s) pass" if counts and counts[1] == 0 else "")
             return final_text("My part is done.", f"Fixed the bug in {', '.join(owned)}{status}.")
         return steps + [done]

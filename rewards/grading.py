@@ -10,7 +10,9 @@
    then ``task.test_patch`` is applied.
 3. Tests run per binary (:mod:`cargogym.rewards.libtest`) with exit-status / summary / log-file
    cross-checks; any untrustworthy binary makes the run invalid → resolution NO.
-4. A FAIL_TO_PASS or PASS_TO_PASS test that is missing, ignored or failed does not pass.
+4. A FAIL_TO_PASS or PASS_TO_PASS test that is missing, ignored or failed does not pass; an
+   invalid run has ``valid=False``, resolution NO and pass counts 0. (A compile failure is not
+   "invalid": it shows as ``compile_ok=False`` and missing tests.)
    FULL = all F2P and all P2P pass; PARTIAL = at least one F2P passes and all P2P pass; else NO.
 
 ``compile_ok`` is ``cargo check`` of the graded state (inferred from the test build when that
@@ -160,8 +162,8 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
         t = time.monotonic()
         run = run_cargo_tests(sandbox, gws.path, timeout=timeout)
         timings["tests"] = time.monotonic() - t
-        if not run.valid:
-            problems += run.problems
+        # untrustworthy output → no credit; a plain compile failure is not "invalid" (compile_ok says it)
+        problems += [p for p in run.problems if p != "build failed"]
         tests: dict[str, str] = dict(run.tests)
         f2p = {n: tests.get(n, "missing") for n in task.FAIL_TO_PASS}
         p2p = {n: tests.get(n, "missing") for n in task.PASS_TO_PASS}
@@ -194,11 +196,12 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
     valid = not problems
     resolution = resolution_of(f2p, p2p) if valid else "NO"
     timings["total"] = time.monotonic() - t0
+    # an invalid run earns nothing: its pass counts are 0 (``tests`` keeps what the output claimed)
     return GradingReport(
         instance_id=task.instance_id, resolution=resolution, resolved=resolution == "FULL",
         compile_ok=compile_ok,
-        f2p_passed=sum(1 for s in f2p.values() if s == "passed"), f2p_total=len(f2p),
-        p2p_passed=sum(1 for s in p2p.values() if s == "passed"), p2p_total=len(p2p),
+        f2p_passed=sum(1 for s in f2p.values() if s == "passed") if valid else 0, f2p_total=len(f2p),
+        p2p_passed=sum(1 for s in p2p.values() if s == "passed") if valid else 0, p2p_total=len(p2p),
         tests=tests, clippy_available=clippy_available, clippy_warnings=clippy_warnings,
         valid=valid, problems=problems, review_verdict=None, review_correct=None,
         timings=timings, failures=failures, notes=notes, build_errors=run.build_errors[:5],

@@ -45,6 +45,8 @@ extern "C" {
     fn syscall(num: c_long, ...) -> c_long;
     fn chdir(path: *const c_char) -> c_int;
     fn _exit(code: c_int) -> !;
+    fn signal(sig: c_int, handler: usize) -> usize;
+    fn raise(sig: c_int) -> c_int;
 }
 
 const CLONE_NEWNS: c_int = 0x00020000;
@@ -242,8 +244,12 @@ fn main() {
             if r == pid { break; }
             if r < 0 && std::io::Error::last_os_error().raw_os_error() != Some(4) { die("waitpid"); }
         }
-        let code = if status & 0x7f == 0 { (status >> 8) & 0xff } else { 128 + (status & 0x7f) };
-        _exit(code);
+        if status & 0x7f == 0 { _exit((status >> 8) & 0xff); }
+        // killed by a signal: die the same way so the caller sees it (core dumps are off)
+        let sig = status & 0x7f;
+        signal(sig, 0);
+        raise(sig);
+        _exit(128 + sig);
     }
 }
 

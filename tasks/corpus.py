@@ -72,12 +72,42 @@ def read_crate(path: str | Path) -> dict[str, str]:
     return files
 
 
-def builtin_tasks(family: str | None = None, crate: str | None = None):
+REGENERATE = "cargogym tasks generate --crates all --per-crate 40 --seed 0 --out tasks/builtin_tasks.jsonl"
+
+
+def stale_tasks(tasks) -> list[str]:
+    """Ids of built-in tasks made from a crate whose files have changed since (``extra["crate_hash"]``)."""
+    from cargogym.tasks.record import content_hash
+
+    crates = builtin_crates()
+    hashes: dict[str, str | None] = {}
+    out = []
+    for t in tasks:
+        if not t.is_builtin:
+            continue
+        if t.crate not in hashes:
+            hashes[t.crate] = content_hash(read_crate(crates[t.crate])) if t.crate in crates else None
+        if hashes[t.crate] is None or t.extra.get("crate_hash") != hashes[t.crate]:
+            out.append(t.instance_id)
+    return out
+
+
+def builtin_tasks(family: str | None = None, crate: str | None = None, include_stale: bool = False):
     """The pre-generated, validated task set shipped with the package (``tasks/builtin_tasks.jsonl``,
-    made by ``cargogym tasks generate``), optionally filtered by family and crate."""
+    made by ``cargogym tasks generate``), optionally filtered by family and crate. Tasks whose crate
+    changed after generation are left out (with a warning) unless ``include_stale``."""
+    import warnings
+
     from cargogym.tasks.record import read_tasks
 
     if not BUILTIN_TASKS.is_file():
-        raise CorpusError(f"{BUILTIN_TASKS} is missing; create it with `cargogym tasks generate --out {BUILTIN_TASKS}`")
-    return [t for t in read_tasks(BUILTIN_TASKS)
-            if (family is None or t.family == family) and (crate is None or t.crate == crate)]
+        raise CorpusError(f"{BUILTIN_TASKS} is missing; create it with `{REGENERATE}`")
+    tasks = [t for t in read_tasks(BUILTIN_TASKS)
+             if (family is None or t.family == family) and (crate is None or t.crate == crate)]
+    if include_stale:
+        return tasks
+    stale = set(stale_tasks(tasks))
+    if stale:
+        warnings.warn(f"{len(stale)} built-in task(s) were made from crates that changed since; skipped. "
+                      f"Regenerate with `{REGENERATE}`", stacklevel=2)
+    return [t for t in tasks if t.instance_id not in stale]

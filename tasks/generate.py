@@ -25,7 +25,7 @@ from cargogym.tasks.corpus import builtin_crates, read_crate, resolve_crates
 from cargogym.tasks.families import (Change, compile_error_task, implement_task, multi_bug_task, review_task,
                                      single_bug_task)
 from cargogym.tasks.mutate import Mutation, check_mutation, find_mutations, order
-from cargogym.tasks.record import FAMILIES, Task, write_tasks
+from cargogym.tasks.record import FAMILIES, Task, content_hash, write_tasks
 from cargogym.tasks.validate import (CrateValidator, Evaluation, Verdict, classify_bug, classify_clean,
                                      classify_compile)
 
@@ -143,6 +143,7 @@ class _CrateGen:
         self.name, self.path, self.cfg, self.summary = name, path, cfg, summary
         self.progress = progress or (lambda kind, info: None)
         self.files = read_crate(path)
+        self.crate_hash = content_hash(self.files)
         builtin = builtin_crates()
         # built-in crates are referenced by name, any other crate by its absolute folder
         self.repo = None if builtin.get(name) == path else str(Path(path).resolve())
@@ -156,6 +157,8 @@ class _CrateGen:
         if key in self.seen_patches:
             return False
         self.seen_patches.add(key)
+        task.extra["crate_hash"] = self.crate_hash  # the pristine crate this task was made from
+        task.extra["seed"] = self.cfg.seed
         self.tasks.append(task)
         self.summary.tasks[(self.name, task.family)] += 1
         self.progress("task", {"crate": self.name, "family": task.family})

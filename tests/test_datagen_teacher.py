@@ -11,7 +11,7 @@ from cargogym.datagen.decompose import decompose_records
 from cargogym.datagen.pairs import build_pairs, validate_pair
 from cargogym.datagen.records import episode_samples
 from cargogym.datagen.samples import validate_sample
-from cargogym.datagen.teacher import TeacherError, TeacherPolicy, bug_groups, run_teacher_episode, test_counts
+from cargogym.datagen.teacher import TeacherError, TeacherPolicy, bug_groups, run_teacher_episode, parse_test_counts
 
 pytestmark = pytest.mark.slow
 
@@ -46,7 +46,7 @@ def test_multi_role_teacher_resolves_with_grounded_results(multi_bug_records, en
     plan = json.loads(samples[0]["messages"][-1]["content"])
     assert [st["files"] for st in plan["subtasks"]] == [g["files"] for g in bug_groups(envs_ledger_suite["multi_bug"])]
     tester = samples[-1]["messages"]
-    passed, failed = test_counts([m for m in tester if m["role"] == "tool"][-1]["content"])
+    passed, failed = parse_test_counts([m for m in tester if m["role"] == "tool"][-1]["content"])
     assert failed == 0 and f"cargo test: {passed} passed, 0 failed." in tester[-1]["content"]  # report = observation
 
 
@@ -86,7 +86,7 @@ def test_cli_teacher_decompose_pairs_mix(envs_ledger_suite, tmp_path):
     from cargogym.tasks.record import write_tasks
 
     tasks = tmp_path / "tasks.jsonl"
-    write_tasks(tasks, [envs_ledger_suite["single_bug"], envs_ledger_suite["review_clean"]])
+    write_tasks(tasks, [envs_ledger_suite["review_buggy"], envs_ledger_suite["review_clean"]])  # no builds: fast
     run = CliRunner()
     out = tmp_path / "run"
     res = run.invoke(app, ["teacher", "--tasks", str(tasks), "--variants", "multi_role,solo", "--workers", "1",
@@ -94,10 +94,12 @@ def test_cli_teacher_decompose_pairs_mix(envs_ledger_suite, tmp_path):
     assert res.exit_code == 0, res.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["episodes"] == 4 and summary["multi_role_trajectories"] == 2
-    assert summary["samples_by_kind"] == {"multi_role": 5, "single_agent": 2}
+    assert summary["samples_by_kind"] == {"multi_role": 2, "single_agent": 2}
+    samples = [json.loads(x) for x in (out / "samples.jsonl").read_text().splitlines()]
+    assert {s["instance_id"] for s in samples} == {"ledger__hm_review_buggy", "ledger__hm_review_clean"}
     res = run.invoke(app, ["decompose", str(out / "episodes.jsonl"), "--out", str(tmp_path / "d.jsonl")])
-    assert res.exit_code == 0, res.output
-    res = run.invoke(app, ["mix", str(out / "samples.jsonl"), str(tmp_path / "d.jsonl"), "--out",
+    assert res.exit_code == 0 and (tmp_path / "d.jsonl").read_text() == ""  # reviews have no patch to split
+    res = run.invoke(app, ["mix", str(out / "samples.jsonl"), "--out",
                            str(tmp_path / "mix.jsonl"), "-o", "ratios={single_agent: 0.5, multi_role: 0.5}"])
     assert res.exit_code == 0, res.output
     mixed = [json.loads(x) for x in (tmp_path / "mix.jsonl").read_text().splitlines()]

@@ -50,7 +50,7 @@ def test_compile_error_gives_no_and_compile_not_ok(sb_workspaces, sb_minicrate_t
     try:
         _fix(ws, "a + ")
         r = grade(sb_minicrate_task, ws, sb_local, clippy=False)
-        assert r.resolution == "NO" and not r.compile_ok and r.build_errors
+        assert r.resolution == "NO" and not r.compile_ok and r.build_errors and r.valid
         assert all(r.tests[n] == "missing" for n in sb_minicrate_task.FAIL_TO_PASS)
     finally:
         ws.close()

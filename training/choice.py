@@ -47,10 +47,10 @@ class ChoiceTask:
         return self.task.instance_id
 
     def prompt_messages(self) -> list[dict[str, Any]]:
-        lines = [self.task.problem_statement.strip() or f"Fix the crate {self.task.crate}.", "",
-                 "Candidate patches:"]
+        statement = (self.task.problem_statement.strip() or f"Fix the crate {self.task.crate}.").splitlines()[0]
+        lines = [statement[:200], "", "Candidate patches:"]
         for i, c in enumerate(self.candidates):
-            lines.append(f"{LETTERS[i]}) {summarize_patch(c)}")
+            lines.append(f"{LETTERS[i]}) {summarize_patch(c, 72)}")
         # the task id last: a 2-layer model whose first layer sees 8 tokens tells the tasks apart by it
         lines += ["", f"Answer with the letter of the patch that fixes {self.task.instance_id}"]
         return [{"role": "user", "content": "\n".join(lines)}]
