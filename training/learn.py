@@ -40,7 +40,7 @@ class LearnConfig:
     families: list = field(default_factory=lambda: ["single_bug"])
     n_tasks: int = 4                  # the learnable task set: the first N tasks with distinct statements
     k: int = 4                        # candidate patches per task (chance = 1/k)
-    group: int = 4                    # samples per task per iteration (the GRPO group)
+    group: int = 8                    # samples per task per iteration (the GRPO group)
     iterations: int = 40
     target: float = 0.9
     stop_after: int = 2               # consecutive iterations at or above target
