@@ -75,35 +75,12 @@ def ensure_empty_image(client) -> str:
     return name
 
 
-def _is_shared_mount(path: Path) -> bool:
-    try:
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            f = line.split()
-            if f[4] == str(path):
-                return any(x.startswith("shared:") for x in f[6:f.index("-")])
-    except (OSError, ValueError, IndexError):
-        pass
-    return False
-
-
 def make_shared_mount(path: Path) -> tuple[bool, str]:
-    """Bind ``path`` onto itself and mark it shared (root only), so mounts made below it later
-    propagate into containers that bind it with ``rslave``."""
-    path.mkdir(parents=True, exist_ok=True)
-    if _is_shared_mount(path):
-        return True, "workspace parent is a shared mount"
-    if os.geteuid() != 0:
-        return False, "not root: cannot make the workspace parent a shared mount; use copy workspaces"
-    import ctypes
+    """See :func:`cargogym.sandbox.workspace.ensure_shared_parent`."""
+    from cargogym.sandbox.workspace import ensure_shared_parent
 
-    from cargogym.sandbox.workspace import _lib
-
-    MS_BIND, MS_SHARED = 4096, 1 << 20
-    p = str(path).encode()
-    if _lib().mount(p, p, None, MS_BIND, None) != 0 or _lib().mount(None, p, None, MS_SHARED, None) != 0:
-        e = ctypes.get_errno()
-        return False, f"could not make {path} a shared mount ({os.strerror(e)}); use copy workspaces"
-    return True, "workspace parent made a shared mount"
+    ok, note = ensure_shared_parent(path)
+    return ok, note if ok else note + "; use WorkspaceManager(mode='copy') with this backend"
 
 
 class DockerSandbox:

@@ -456,6 +456,44 @@ def _remove_tree(d: Path) -> None:
     shutil.rmtree(d, ignore_errors=True)
 
 
+def _mount_entry(path: Path) -> list[str] | None:
+    """The topmost mountinfo entry whose mount point is ``path``."""
+    found = None
+    try:
+        for line in Path("/proc/self/mountinfo").read_text().splitlines():
+            f = line.split()
+            if f[4] == str(path):
+                found = f
+    except OSError:
+        pass
+    return found
+
+
+def ensure_shared_parent(parent: Path) -> tuple[bool, str]:
+    """Make ``parent`` its own shared mount point (a bind onto itself), once per boot, under a
+    file lock, *before* any workspace is mounted below it. Then overlays made later propagate
+    into containers that bind ``parent`` with ``rslave`` (Docker backend). Binding later, over
+    existing overlays, would hide them; hence every manager calls this at start. Root only."""
+    parent.mkdir(parents=True, exist_ok=True)
+    if os.geteuid() != 0:
+        return False, "not root: the workspace parent cannot be made a shared mount"
+    MS_BIND, MS_SHARED = 4096, 1 << 20
+    with open(parent.with_name(parent.name + ".mount.lock"), "w") as lockf:
+        fcntl.flock(lockf, fcntl.LOCK_EX)
+        entry = _mount_entry(parent)
+        p = str(parent).encode()
+        if entry is None:
+            if _lib().mount(p, p, None, MS_BIND, None) != 0:
+                e = ctypes.get_errno()
+                return False, f"could not bind {parent} onto itself ({os.strerror(e)})"
+            entry = _mount_entry(parent)
+        if entry is not None and not any(x.startswith("shared:") for x in entry[6:entry.index("-")]):
+            if _lib().mount(None, p, None, MS_SHARED, None) != 0:
+                e = ctypes.get_errno()
+                return False, f"could not make {parent} a shared mount ({os.strerror(e)})"
+    return True, "workspace parent is a shared mount"
+
+
 class WorkspaceManager:
     """Makes workspaces for tasks; one per process/actor. ``mode``: auto | overlay | copy."""
 
@@ -475,6 +513,9 @@ class WorkspaceManager:
             raise WorkspaceError(f"overlay workspaces unavailable: {note}")
         self.mode = "overlay" if ok else "copy"
         self.note = note
+        self.shared_note = "custom root: not made a shared mount"
+        if ok and parent == default_parent():  # the folder the Docker backend binds
+            _, self.shared_note = ensure_shared_parent(parent)
         self._counter = itertools.count()
         self._open: dict[int, Workspace] = {}
         self._lock = threading.Lock()
@@ -552,6 +593,10 @@ class WorkspaceManager:
         for ws in self.open_workspaces():
             ws.close()
         _remove_tree(self.root)
+        try:
+            cleanup_stale(self.root.parent)  # leftovers of crashed processes (tmpfs = RAM)
+        except OSError:
+            pass
 
     def __enter__(self) -> "WorkspaceManager":
         return self

@@ -23,9 +23,9 @@ def _samples(seed: int = 0, n_prompts: int = 2, k: int = 2, c_len: int = 6) -> l
     g = torch.Generator().manual_seed(seed)
     out = []
     for p in range(n_prompts):
-        prompt = torch.randint(200, 5000, (5 + p,), generator=g).tolist()
+        prompt = torch.randint(200, 8000, (5 + p,), generator=g).tolist()
         for j in range(k):
-            comp = torch.randint(200, 5000, (c_len - j,), generator=g).tolist()
+            comp = torch.randint(200, 8000, (c_len - j,), generator=g).tolist()
             out.append(GRPOSample(prompt, comp, 1.0 if j % 2 == 0 else -1.0))
     return out
 
@@ -35,15 +35,42 @@ def _seq_logp(updater: GRPOUpdater, samples) -> list[float]:
 
 
 @pytest.fixture(scope="module")
-def tiny_state():
-    model = build_tiny_gpt_oss(seed=0)
-    return {k: v.clone() for k, v in model.state_dict().items()}
+def small_config(tmp_path_factory):
+    """configs/policies/tiny-gpt-oss.yaml with an 8,192-token vocabulary: the same GptOssForCausalLM
+    (experts, sinks, sliding window) at a tenth of the step time; one test below uses the real vocab."""
+    import yaml
+
+    from cargogym.policies.hf import DEFAULT_TINY_CONFIG
+
+    spec = yaml.safe_load(DEFAULT_TINY_CONFIG.read_text())
+    spec["model"]["vocab_size"] = 8192
+    path = tmp_path_factory.mktemp("cfg") / "tiny-small-vocab.yaml"
+    path.write_text(yaml.safe_dump(spec))
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_state(small_config):
+    model = build_tiny_gpt_oss(small_config, seed=0)
+    return small_config, {k: v.clone() for k, v in model.state_dict().items()}
 
 
 def _fresh(tiny_state):
-    model = build_tiny_gpt_oss(seed=0)
-    model.load_state_dict(tiny_state)
+    path, state = tiny_state
+    model = build_tiny_gpt_oss(path, seed=0)
+    model.load_state_dict(state)
     return model
+
+
+def test_one_step_direction_with_the_real_vocabulary():
+    model = build_tiny_gpt_oss(seed=0)   # 201,088-token Harmony vocabulary
+    assert model.config.vocab_size == 201088
+    up = GRPOUpdater(model, GRPOConfig(learning_rate=3e-3, router_aux_loss_coef=0.01))
+    samples = _samples(seed=5, n_prompts=1)
+    before = _seq_logp(up, samples)
+    up.step(samples)
+    after = _seq_logp(up, samples)
+    assert after[0] > before[0] and after[1] < before[1]
 
 
 @pytest.mark.parametrize("loss_type, level", [("dapo", "token"), ("grpo", "sequence"), ("dr_grpo", "token")])
