@@ -167,17 +167,7 @@ def _load_phases(data: dict[str, Any], roles: dict[str, RoleSpec], src: str) -> 
 
 # ---------------------------------------------------------------------------------- role outputs
 
-_VERDICT = re.compile(r"^[\s*_#>`\"'\[(]*(APPROVE|REQUEST[ _-]CHANGES)\b", re.IGNORECASE)
-
-
-def parse_verdict(text: str | None) -> str | None:
-    """``"APPROVE"`` / ``"REQUEST_CHANGES"`` when ``text`` starts with one (markdown allowed), else None."""
-    if not text:
-        return None
-    m = _VERDICT.match(text)
-    if not m:
-        return None
-    return "APPROVE" if m.group(1).upper() == "APPROVE" else "REQUEST_CHANGES"
+from cargogym.rewards.grading import parse_verdict  # noqa: E402,F401  (one definition, re-exported)
 
 
 class PlanError(ValueError):

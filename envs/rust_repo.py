@@ -357,9 +357,11 @@ class RustRepoEnv(gym.Env):
             "task": {"family": t.family, "crate": t.crate, "files": list(t.files), "n_bugs": t.n_bugs,
                      "should_delegate": t.should_delegate,
                      "review_label": (t.review or {}).get("label") if t.review else None,
-                     "FAIL_TO_PASS": list(t.FAIL_TO_PASS), "PASS_TO_PASS": list(t.PASS_TO_PASS)},
+                     "FAIL_TO_PASS": list(t.FAIL_TO_PASS), "PASS_TO_PASS": list(t.PASS_TO_PASS),
+                     "sub_tasks": [s.to_dict() for s in t.sub_tasks]},
             "status": self._status, "error": self._error,
             "reward": float(sum(turn["reward"] for turn in self._turns)),
+            "reward_spec": self._reward_spec_name(), "step_shaping": bool(self.cfg.step_shaping),
             "reward_terms": dict(self._reward_terms), "rewards_by_role": dict(self._rewards_by_role),
             "grading": copy.deepcopy(self._grading),
             "terminated": self._terminated, "truncated": self._truncated, "steps": self._steps,
@@ -592,7 +594,8 @@ class RustRepoEnv(gym.Env):
             try:
                 from cargogym.rewards.grading import grade
 
-                report = grade(self._task, self._ws, self._get_sandbox(), review_verdict=verdict)
+                report = grade(self._task, self._ws, self._get_sandbox(), review_verdict=verdict,
+                               timeout=self.cfg.test_timeout)
                 self._grading = report.to_dict()
             except Exception as e:
                 self._note_infra(f"grading failed: {type(e).__name__}: {e}")
@@ -620,6 +623,12 @@ class RustRepoEnv(gym.Env):
         except Exception as e:
             self._note_infra(f"reward failed: {type(e).__name__}: {e}")
             self._reward, self._reward_terms = 0.0, {}
+
+    def _reward_spec_name(self) -> str | None:
+        try:
+            return getattr(self._reward_spec(), "name", None)
+        except Exception:  # noqa: BLE001 — a broken spec is reported where it is used
+            return None
 
     def _step_reward(self, turn: dict[str, Any]) -> float:
         if not self.cfg.step_shaping:

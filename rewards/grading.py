@@ -22,6 +22,8 @@ Review tasks are graded on the verdict against ``task.review["label"]``.
 
 from __future__ import annotations
 
+import re
+
 import dataclasses
 import time
 from dataclasses import dataclass, field
@@ -91,15 +93,21 @@ def resolution_of(f2p: dict[str, str], p2p: dict[str, str]) -> str:
     return "NO"
 
 
+_VERDICT = re.compile(r"^[\s*_#>`\"'\[(]*(APPROVE|REQUEST[ _-]CHANGES)\b", re.IGNORECASE)
+
+
 def parse_verdict(text: str | None) -> str | None:
-    """``APPROVE`` / ``REQUEST_CHANGES`` from the start of a final message (case-insensitive)."""
+    """``"APPROVE"`` / ``"REQUEST_CHANGES"`` when ``text`` starts with one (markdown allowed), else None.
+
+    The single definition used by the envs (which parse the reviewer's final message) and by
+    grading; "APPROVED" or a verdict later in the text is not a verdict.
+    """
     if not text:
         return None
-    head = text.strip().lstrip("*#`> ").upper().replace("-", "_").replace(" ", "_")
-    for v in ("REQUEST_CHANGES", "APPROVE"):
-        if head.startswith(v):
-            return v
-    return None
+    m = _VERDICT.match(text)
+    if not m:
+        return None
+    return "APPROVE" if m.group(1).upper() == "APPROVE" else "REQUEST_CHANGES"
 
 
 def _grade_review(task: Task, verdict: str | None, t0: float) -> GradingReport:

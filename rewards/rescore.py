@@ -50,15 +50,28 @@ def iter_episodes(files: list[Path]) -> Iterator[tuple[Path, int, dict[str, Any]
 
 
 def rescore_episode(ep: dict[str, Any], spec: RewardSpec) -> dict[str, Any]:
-    """A copy of the episode record with reward, reward_terms and rewards_by_role recomputed."""
+    """A copy of the episode record with reward, reward_terms and rewards_by_role recomputed.
+
+    Mirrors the env exactly: the episode reward is the sum of the per-step shaping of every turn
+    (when the record says shaping was on, the env's default) plus the spec's total of the grading
+    report (0 when the episode was not graded). Rescoring with the spec the env used therefore
+    reproduces the stored reward.
+    """
     out = dict(ep)
     report = ep.get("grading")
-    total, terms = spec.compute(report, ep)
-    out["reward"] = total
+    shaping = bool(ep.get("step_shaping", True))
+    turns = ep.get("turns") or []
+    step_part = sum(spec.step_reward(t) for t in turns) if shaping else 0.0
+    if report is None:
+        total, terms = 0.0, {}
+    else:
+        total, terms = spec.compute(report, ep)
+    out["reward"] = float(step_part + total)
     out["reward_terms"] = terms
     roles = list((ep.get("rewards_by_role") or {}).keys())
     if roles:
-        out["rewards_by_role"] = {r: spec.compute(report, ep, role=r)[0] for r in roles}
+        out["rewards_by_role"] = {r: (spec.compute(report, ep, role=r)[0] if report is not None else 0.0)
+                                  for r in roles}
     out["reward_spec"] = spec.name
     return out
 

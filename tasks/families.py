@@ -69,8 +69,15 @@ def describe_failures(f2p: list[str], failures: dict[str, str], total: int) -> s
     return "\n".join(lines)
 
 
+def _not_passed(tests: dict[str, str]) -> dict[str, str]:
+    return {t: s for t, s in sorted(tests.items()) if s != "passed"}
+
+
 def _validation(ev: Evaluation, baseline_tests: dict[str, str]) -> dict:
-    return {"broken": dict(sorted(ev.tests.items())), "fixed": dict(sorted(baseline_tests.items()))}
+    """Per-test statuses of the broken and the fixed state, compactly: only tests whose status is
+    not ``passed`` are listed (every other test of the crate passed); ``tests`` counts them all."""
+    return {"tests": len(baseline_tests), "broken": _not_passed({**{t: "failed" for t in baseline_tests}, **ev.tests}),
+            "fixed": _not_passed(baseline_tests)}
 
 
 def repo_of(crate: str, repo: str | None) -> str:
@@ -230,8 +237,8 @@ def compile_error_task(crate: str, pristine: dict[str, str], change: Change, bas
                 bug_kinds=[m.operator], n_bugs=1,
                 sub_tasks=[SubTask(0, [m.file], list(v.fail_to_pass), m.operator, f"make {m.file} compile")],
                 difficulty="easy",
-                extra={"validation": {"errors": change.evaluation.errors[:5],
-                                      "fixed": dict(sorted(baseline_tests.items()))},
+                extra={"validation": {"tests": len(baseline_tests), "errors": change.evaluation.errors[:3],
+                                      "fixed": _not_passed(baseline_tests)},
                        "mutations": [m.to_dict()]})
 
 

@@ -642,6 +642,10 @@ def len_zero_to_is_empty(node: Node, src: bytes) -> Iterable[Edit]:
     field, value = f.child_by_field_name("field"), f.child_by_field_name("value")
     if field is None or value is None or text(field, src) != "len":
         return []
+    fn = enclosing(node, "function_item")
+    name = fn.child_by_field_name("name") if fn is not None else None
+    if name is not None and text(name, src) == "is_empty":
+        return []  # `fn is_empty(&self) { self.len() == 0 }` would call itself
     neg = "" if op.type == "==" else "!"
     return [_replace(node, f"{neg}{text(value, src)}.is_empty()", "len() comparison -> is_empty()")]
 

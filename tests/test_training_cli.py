@@ -78,3 +78,18 @@ def test_malt_command_writes_valued_trees(training_minicrate_tasks, tmp_path):
     assert roles.count("generator") == 2 and roles.count("refiner") == 4
     assert all(n["value"] is not None for n in tree["nodes"])
     assert all(n["grading"] is not None for n in tree["nodes"][1:])
+
+
+def test_sft_and_dpo_run_with_trl(tmp_path):
+    """--run trains the per-role sets with TRL's SFTTrainer / DPOTrainer (tiny GPT-OSS, CPU)."""
+    trees = tmp_path / "trees.jsonl"
+    _hand_trees(trees)
+    assert _run(["train", "sft", "--trees", str(trees), "--out", str(tmp_path / "sft"), "--run"]) == 0
+    sft = json.loads((tmp_path / "sft" / "sft_summary.json").read_text())
+    assert sft["trained"]["generator"]["rows"] == 2 and sft["trained"]["generator"]["train_loss"] > 0
+    assert (tmp_path / "sft" / "model_generator" / "config.json").is_file()
+    assert _run(["train", "dpo", "--trees", str(trees), "--out", str(tmp_path / "dpo"), "--run",
+                 "-o", "dpo.roles=[generator]"]) == 0
+    dpo = json.loads((tmp_path / "dpo" / "dpo_summary.json").read_text())
+    assert dpo["trained"]["generator"]["rows"] == 2
+    assert abs(dpo["trained"]["generator"]["train_loss"] - 0.693) < 0.1   # ≈ log 2 at the start

@@ -230,11 +230,13 @@ def _run_trl_dpo(cfg: TrainConfig, data: Path, out: Path) -> dict[str, Any]:
     from cargogym.training.model import load_model
 
     model, _ = load_model(cfg.policy, seed=cfg.seed)
+    ref_model, _ = load_model(cfg.policy, seed=cfg.seed)   # the frozen reference (not a hub id)
     ds = load_dataset("json", data_files=str(data), split="train").select_columns(["prompt", "chosen", "rejected"])
     args = DPOConfig(output_dir=str(out), num_train_epochs=cfg.dpo.epochs, learning_rate=cfg.dpo.learning_rate,
                      beta=cfg.dpo.beta, per_device_train_batch_size=2, max_length=cfg.dpo.max_length,
                      use_cpu=True, bf16=False, report_to=[], save_strategy="no", logging_steps=1)
-    trainer = DPOTrainer(model=model, args=args, train_dataset=ds, processing_class=build_hf_tokenizer())
+    trainer = DPOTrainer(model=model, ref_model=ref_model, args=args, train_dataset=ds,
+                         processing_class=build_hf_tokenizer())
     res = trainer.train()
     trainer.save_model(str(out))
     return {"train_loss": float(res.training_loss), "rows": len(ds)}
