@@ -68,6 +68,20 @@ def p2p_kept(report: dict | None, trajectory: dict | None) -> float:
     return 1.0 if not total else float(report.get("p2p_passed", 0)) / total
 
 
+@register_term("p2p_kept_if_progress")
+def p2p_kept_if_progress(report: dict | None, trajectory: dict | None) -> float:
+    """``p2p_kept`` only when at least one FAIL_TO_PASS test now passes (or the task is resolved).
+
+    Keeping PASS_TO_PASS green is free for an agent that changes nothing; this variant pays for it
+    only alongside progress, so a no-op episode earns nothing from it.
+    """
+    if not _valid(report):
+        return 0.0
+    if not (report.get("resolved") or (report.get("f2p_passed") or 0) > 0):
+        return 0.0
+    return p2p_kept(report, trajectory)
+
+
 @register_term("compile_ok")
 def compile_ok(report: dict | None, trajectory: dict | None) -> float:
     return 1.0 if report and report.get("compile_ok") else 0.0

@@ -220,7 +220,8 @@ class _CrateGen:
             self.progress("crate_ready", {"crate": self.name, "tests": len(v.baseline.tests)})
             byproducts: list[Change] = []
             bugs: list[Change] = []
-            want_bugs = n_single + n_review_buggy + (max(n_multi, 2) if n_multi else 0)
+            # multi_bug combines bugs from the pool: give it room to pick distinct files and combos
+            want_bugs = n_single + n_review_buggy + (max(2 * n_multi, 4) if n_multi else 0)
             if want_bugs:
                 for m, ev, verdict in self._validate("single_bug", pools["bug"], "test",
                                                      cfg.max_candidates_per_family, classify_bug):

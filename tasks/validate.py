@@ -20,12 +20,11 @@ import fcntl
 import os
 import queue
 import shutil
-import threading
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Iterable, Iterator
 
 from cargogym.errors import CargogymError, require_cargo
 from cargogym.tasks.cargo_runner import PASSED, BuildResult, TestBinary, build_tests, cargo_env, run_tests
@@ -199,7 +198,6 @@ class CrateValidator:
         self._pool: ThreadPoolExecutor | None = None
         self.baseline: Baseline | None = None
         self.test_timeout = test_timeout_min
-        self._lock = threading.Lock()
 
     # -- setup ---------------------------------------------------------------------------------
     def __enter__(self) -> "CrateValidator":
@@ -385,13 +383,3 @@ class CrateValidator:
                 if not fut.cancelled():
                     fut.exception()  # wait so the slot is restored before we return
 
-
-def evaluate_stream(validator: CrateValidator, candidates: Iterable[object],
-                    job: Callable[[object], tuple[dict[str, str], str] | None]) -> Iterator[tuple[object, Evaluation]]:
-    """Convenience: map candidates to jobs (``None`` skips one) and evaluate them in order."""
-    def jobs():
-        for c in candidates:
-            j = job(c)
-            if j is not None:
-                yield c, j[0], j[1]
-    return validator.imap(jobs())

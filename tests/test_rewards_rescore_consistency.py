@@ -27,3 +27,17 @@ def test_rescore_with_same_spec_reproduces_env_reward(envs_ledger_suite, spec_na
     binary = rescore_episode(rec, RewardSpec.load("resolved"))
     resolved = bool(rec["grading"] and rec["grading"]["resolved"])
     assert binary["reward"] == pytest.approx(1.0 if resolved else 0.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("family", ["single_bug", "multi_bug", "compile_error"])
+def test_doing_nothing_earns_nothing_under_the_default_spec(envs_ledger_suite, family):
+    """Keeping PASS_TO_PASS green is free for a no-op: the default spec must not pay for it."""
+    task = envs_ledger_suite[family]
+    env = make_env("RustRepo-v0", task.to_dict(), {"reward": "default"})
+    try:
+        rec = play_scripted_episode(env, make_scripted_policy("noop"),
+                                    {"episode_key": "k", "task": task.to_dict(), "seed": 0})
+    finally:
+        env.close()
+    assert rec["grading"]["resolution"] == "NO"
+    assert rec["reward"] <= 0.0
