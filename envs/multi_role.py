@@ -30,6 +30,10 @@ class MultiRoleRustEnv(RustRepoEnv):
     reviewer, whose verdict ends the episode. Each phase frame hears what the earlier phases said
     (plan, summaries, review comments, test report) and the current diff.
 
+    **Reset options**: as RustRepoEnv (task, role, context, snapshot), except that ``role`` names
+    the phase the machine starts in (any role of the roles file; default ``phases.start``, or
+    ``start_by_family``) and ``context`` is part of the task text every phase frame hears.
+
     **Permissions**: a tool the role may not use, or an edit outside the role's files (the tester:
     test files only), gives an error observation and counts as a role violation; nothing changes.
     A phase has ``phase_step_budget`` turns, after which the machine moves on (event ``budget``).
@@ -46,7 +50,10 @@ class MultiRoleRustEnv(RustRepoEnv):
     def _start_episode(self) -> None:
         self._visits: dict[str, int] = {}
         self._history: list[dict[str, Any]] = []     # one entry per finished phase
-        self._open_phase(self.roles_cfg.phases.first(self._task.family))
+        self._open_phase(self._start_role or self.roles_cfg.phases.first(self._task.family))
+
+    def _reset_roles(self) -> list[str]:
+        return list(self.roles_cfg.roles)
 
     def _phase_tools(self, role: str) -> list[str]:
         names = set(self.roles_cfg.roles[role].tools)
@@ -69,7 +76,7 @@ class MultiRoleRustEnv(RustRepoEnv):
                                 may_edit=self.roles_cfg.edit_rule(role))
 
     def _phase_text(self, role: str) -> str:
-        parts = [self._task_text]
+        parts = [self._task_message()]
         if self._plan is not None and self.roles_cfg.roles[role].output != "plan":
             parts.append(prompts.handoff_text("Plan", prompts.plan_text(self._plan)))
         latest: dict[str, dict[str, Any]] = {}

@@ -1,12 +1,20 @@
-"""Conversation building blocks (pure): task prompts, child-frame prompts, hand-off notes, and the
-text rendering of a conversation used as the initial observation."""
+"""Conversation building blocks (pure): task prompts, child-frame prompts, hand-off notes, the
+opening of a MultiRoleRust-v0 phase frame (:func:`phase_text`, :func:`phase_messages`,
+:func:`phase_tool_names`; also used by ``datagen/decompose.py`` so that decomposed training
+samples show exactly what the env shows), and the text rendering of a conversation used as the
+initial observation."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
+from cargogym.envs.tools import TOOL_ORDER
 from cargogym.tasks.record import Task
+
+PHASE_DIFF_LIMIT = 8000     # characters of the current diff a phase frame shows (MultiRoleRustEnv.DIFF_LIMIT)
+DIFF_TITLE = "Current change (diff against the starting state)"
 
 
 def msg(role: str, content: str) -> dict[str, Any]:
@@ -68,6 +76,58 @@ def plan_text(plan: dict[str, Any] | None) -> str:
         files = ", ".join(st.get("files", [])) or "-"
         lines.append(f"{i}. [{st.get('role', 'coder')}] {st['description']} (files: {files})")
     return "\n".join(lines)
+
+
+def phase_text(task: str, role: str, roles: Mapping[str, Any], plan: dict[str, Any] | None,
+               history: Sequence[Mapping[str, Any]], diff: str | Callable[[], str] = "",
+               diff_limit: int = PHASE_DIFF_LIMIT) -> str:
+    """The user message of a MultiRoleRust-v0 phase frame for ``role``.
+
+    ``task``: the task text (the single-agent user message); ``roles``: name -> RoleSpec (only
+    ``.output`` is read); ``plan``: the parsed plan (:func:`cargogym.envs.roles.parse_plan`) or
+    None; ``history``: the finished phases in order, ``{"role", "event", "text"}`` (``text``
+    stripped; ``index`` optional, default the position); ``diff``: the workspace diff against the
+    starting state, or a function computing it (called only when the role sees it).
+
+    Parts: the task; ``## Plan`` (not for a planning role); for each earlier role its latest
+    hand-off as ``## <role> (<event>)`` (planning roles left out); ``## Current change ...`` (the
+    diff cut to ``diff_limit``; not for a planning role, omitted when empty); and, after the
+    first phase, ``You are now the <ROLE>.``
+    """
+    def plans(r: str) -> bool:
+        return roles[r].output == "plan"
+
+    parts = [task]
+    if plan is not None and not plans(role):
+        parts.append(handoff_text("Plan", plan_text(plan)))
+    latest: dict[str, tuple[int, Mapping[str, Any]]] = {}
+    for i, h in enumerate(history):
+        latest[h["role"]] = (h.get("index", i), h)
+    for _, h in sorted(latest.values(), key=lambda x: x[0]):
+        if plans(h["role"]):
+            continue
+        parts.append(handoff_text(f"{h['role']} ({h['event']})", h["text"] or "(no message)"))
+    if not plans(role):
+        text = diff() if callable(diff) else diff
+        if text.strip():
+            parts.append(handoff_text(DIFF_TITLE, clip(text, diff_limit)))
+    if history:
+        parts.append(f"You are now the {role.upper()}.")
+    return "\n\n".join(parts)
+
+
+def phase_messages(system_prompt: str, role_prompt: str, text: str) -> list[dict[str, Any]]:
+    """The opening of a phase frame: system prompt, the role's prompt (developer), :func:`phase_text` (user)."""
+    return [msg("system", system_prompt), msg("developer", role_prompt), msg("user", text)]
+
+
+def phase_tool_names(role_tools: Iterable[str], max_depth: int) -> list[str]:
+    """Tool names a phase frame is offered: the role's tools in ``TOOL_ORDER``, without
+    ``delegate_subtask`` when ``max_depth`` is 0."""
+    names = set(role_tools)
+    if max_depth < 1:
+        names.discard("delegate_subtask")
+    return [t for t in TOOL_ORDER if t in names]
 
 
 def render_conversation(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import time
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,73 @@ MAX_CONTEXT_FILES = 24
 
 
 class EnvUsageError(CargogymError):
-    """The env was used in a way it cannot serve (no task, unknown instance id, ...)."""
+    """The env was used in a way it cannot serve (no task, unknown instance id, bad reset options, ...)."""
+
+
+RESET_OPTIONS = ("task", "role", "context", "snapshot")
+
+
+@dataclass(frozen=True)
+class ResetOptions:
+    """Checked ``reset(options=...)``: see :class:`RustRepoEnv` (all fields optional)."""
+
+    task: Any = None
+    role: str | None = None                       # None: the env's default root role
+    context: str = ""                             # appended to the task (user) message
+    snapshot: dict[str, str | None] = field(default_factory=dict)   # normalised rel path -> text | None
+
+
+def parse_reset_options(options: Any, roles: list[str]) -> ResetOptions:
+    """Check ``options`` (pure: nothing is touched); problems raise :class:`EnvUsageError`.
+
+    ``roles``: the role names ``options["role"]`` may take. Snapshot paths are normalised
+    (``./src//a.rs`` -> ``src/a.rs``); absolute, escaping, ``target/`` and ``.git/`` paths are refused."""
+    if options is None:
+        return ResetOptions()
+    if not isinstance(options, Mapping):
+        raise EnvUsageError(f"reset options must be a dict, got {type(options).__name__}")
+    unknown = sorted(str(k) for k in options if k not in RESET_OPTIONS)
+    if unknown:
+        raise EnvUsageError(f"unknown reset option(s) {', '.join(map(repr, unknown))}; "
+                            f"known: {', '.join(RESET_OPTIONS)}")
+    role = options.get("role")
+    if role is not None:
+        if not isinstance(role, str):
+            raise EnvUsageError(f"options['role'] must be a role name (str), got {type(role).__name__}")
+        if role not in roles:
+            raise EnvUsageError(f"options['role']: unknown role {role!r}; known: {', '.join(roles)}")
+    context = options.get("context")
+    if context is None:
+        context = ""
+    if not isinstance(context, str):
+        raise EnvUsageError(f"options['context'] must be text (str), got {type(context).__name__}")
+    return ResetOptions(task=options.get("task"), role=role, context=context.strip(),
+                        snapshot=_check_snapshot(options.get("snapshot")))
+
+
+def _check_snapshot(snapshot: Any) -> dict[str, str | None]:
+    from cargogym.sandbox.patch import PatchError, normalize_rel as patch_rel
+
+    if snapshot is None:
+        return {}
+    if not isinstance(snapshot, Mapping):
+        raise EnvUsageError("options['snapshot'] must be a dict {relative path: text or None (deleted)}, "
+                            f"got {type(snapshot).__name__}")
+    out: dict[str, str | None] = {}
+    for rel, text in snapshot.items():
+        if not isinstance(rel, str):
+            raise EnvUsageError(f"options['snapshot']: paths must be str, got {type(rel).__name__} {rel!r}")
+        if text is not None and not isinstance(text, str):
+            raise EnvUsageError(f"options['snapshot'][{rel!r}] must be the file text or None (deleted), "
+                                f"got {type(text).__name__}")
+        try:
+            norm = patch_rel(rel)
+        except PatchError as e:
+            raise EnvUsageError(f"options['snapshot']: {e}") from None
+        if norm in out and out[norm] != text:
+            raise EnvUsageError(f"options['snapshot']: {rel!r} names {norm} again with a different text")
+        out[norm] = text
+    return out
 
 
 @dataclass
@@ -64,6 +131,19 @@ class RustRepoEnv(gym.Env):
     the option the seeded RNG picks. Each reset materialises a fresh workspace (the previous one
     is closed).
 
+    **Reset options** (all optional; :data:`RESET_OPTIONS`):
+    ``options={"task": ..., "role": "reviewer", "context": "...", "snapshot": {rel_path: text | None}}``.
+    ``role`` makes the root frame play a role of ``configs/multi_agent_roles.yaml`` (its prompt as
+    the developer message, its tools — ``submit`` added unless the role answers with a verdict,
+    ``delegate_subtask`` dropped when ``max_depth`` is 0 — and its edit rule; e.g. ``reviewer`` is
+    read-only); the default is ``"agent"`` (all tools, ``agent_prompt``). ``context`` is appended
+    to the task's user message. ``snapshot`` (``Workspace.snapshot()`` form: changed file texts,
+    ``None`` = deleted) is restored into the fresh workspace before the first observation; the
+    episode's starting state (``current_diff()``, frame edits) stays the task's broken state, so
+    the snapshot shows up as already-made changes. Bad options (unknown key or role, wrong types,
+    paths outside the crate, a snapshot that cannot be written) raise :class:`EnvUsageError`
+    before anything changes: the previous episode, if any, stays as it was.
+
     **Action space**: :class:`~cargogym.envs.spaces.UnicodeText` (``max_action_chars``): a raw
     Harmony completion. ``step`` also accepts ``{"tool": name, "arguments": {...}}``,
     ``{"final": text}`` and ``{"completion": str, "token_ids": [...], "logprobs": [...]}``.
@@ -76,7 +156,8 @@ class RustRepoEnv(gym.Env):
     any Unicode). ``reset`` returns the rendered conversation (system/developer/user messages and
     tool definitions); ``step`` returns the tool result text (cut to ``max_observation_chars``),
     or the rendered conversation of a newly opened child frame. ``env.unwrapped.messages()`` and
-    ``env.unwrapped.tools()`` give the active frame's conversation and tools as structured data.
+    ``env.unwrapped.tools()`` give the active frame's conversation and tools as structured data;
+    ``env.unwrapped.root_messages()`` the root frame's conversation (also while a child acts).
 
     **Delegation** (ReDel DelegateOne): ``delegate_subtask(role, instructions, context_files,
     return_artifacts?)`` opens a child frame (a fresh conversation: the role's prompt, the
@@ -132,6 +213,8 @@ class RustRepoEnv(gym.Env):
         self._spec = None
         self._ws = None
         self._task: Task | None = None
+        self._start_role: str | None = None
+        self._context = ""
         self._stack = FrameStack()
         self._done = False
         self._terminated = False
@@ -210,16 +293,22 @@ class RustRepoEnv(gym.Env):
 
     # ------------------------------------------------------------------ gymnasium API
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[str, dict[str, Any]]:
+        """Start an episode; ``options``: task, role, context, snapshot (see the class docstring)."""
         super().reset(seed=seed)
-        options = options or {}
+        opts = parse_reset_options(options, self._reset_roles())
         try:
-            task = self._pick_task(options.get("task"))
+            task = self._pick_task(opts.task)
         except TaskFormatError as e:
             raise EnvUsageError(str(e)) from None
+        ws = self._workspace_manager().create(task)
+        if opts.snapshot:
+            self._restore_snapshot(ws, opts.snapshot)
         self._close_workspace()
         self._task = task
         self._seed = seed
-        self._ws = self._workspace_manager().create(task)
+        self._ws = ws
+        self._start_role = opts.role
+        self._context = opts.context
         start = getattr(self._ws, "start_files", None)
         self._start_files = start() if callable(start) else self._read_all()
         self._stack = FrameStack()
@@ -253,6 +342,27 @@ class RustRepoEnv(gym.Env):
         obs = self._frame_observation(self._stack.active)
         self._last_observation = obs
         return obs, self._info(None)
+
+    def _reset_roles(self) -> list[str]:
+        """Role names ``reset(options={"role": ...})`` accepts."""
+        return [self.root_role, *self.roles_cfg.roles]
+
+    @staticmethod
+    def _restore_snapshot(ws: Any, snapshot: dict[str, str | None]) -> None:
+        """Restore ``snapshot`` into the fresh ``ws``; on failure close ``ws`` and raise EnvUsageError."""
+        from cargogym.sandbox.patch import PatchError
+        from cargogym.sandbox.workspace import WorkspaceError
+
+        try:
+            ws.restore(snapshot)
+            return
+        except (PatchError, WorkspaceError, OSError, UnicodeError, ValueError) as e:
+            problem = f"{e}"
+        try:
+            ws.close()
+        except Exception:  # noqa: BLE001 — the restore error is the one to report
+            pass
+        raise EnvUsageError(f"options['snapshot'] could not be restored: {problem}")
 
     def step(self, action: Any) -> tuple[str, float, bool, bool, dict[str, Any]]:
         if self._task is None or self._done:
@@ -325,6 +435,18 @@ class RustRepoEnv(gym.Env):
             return copy.deepcopy(self._stack.frames[-1].messages) if self._stack.frames else []
         return copy.deepcopy(self._stack.active.messages)
 
+    def root_messages(self) -> list[dict[str, Any]]:
+        """The root frame's conversation (a copy), also while a delegated child acts.
+
+        The root is the bottom of the active frame path (MultiRoleRustEnv: the current phase);
+        after the episode's end, the last root frame opened. ``[]`` before the first reset."""
+        frames = self._stack.frames
+        if not frames:
+            return []
+        if self._stack.path:
+            return copy.deepcopy(frames[self._stack.path[0]].messages)
+        return copy.deepcopy(next(f for f in reversed(frames) if f.parent_id is None).messages)
+
     def tools(self) -> list[dict[str, Any]]:
         """Tool definitions offered to the active frame."""
         if not self._stack.path:
@@ -381,12 +503,23 @@ class RustRepoEnv(gym.Env):
 
     # ------------------------------------------------------------------ episode structure (hooks)
     def _start_episode(self) -> None:
-        """Open the root frame (MultiRoleRustEnv opens its first phase instead)."""
-        tools = [t for t in TOOL_ORDER if t != "delegate_subtask" or self.cfg.max_depth > 0]
-        messages = [prompts.msg("system", self.cfg.system_prompt), prompts.msg("developer", self.cfg.agent_prompt),
-                    prompts.msg("user", self._task_text)]
-        self._stack.open(role=self.root_role, instructions=self._task_text, messages=messages, tools=tools,
-                         step_budget=self.cfg.max_steps)
+        """Open the root frame in the reset's role (MultiRoleRustEnv opens its first phase instead)."""
+        role = self._start_role or self.root_role
+        if role == self.root_role:
+            names, prompt, may_edit = set(TOOL_ORDER), self.cfg.agent_prompt, None
+        else:
+            spec = self.roles_cfg.roles[role]
+            names = set(spec.tools) | ({"submit"} if spec.output != "verdict" else set())
+            prompt, may_edit = spec.prompt, self.roles_cfg.edit_rule(role)
+        tools = [t for t in TOOL_ORDER if t in names and (t != "delegate_subtask" or self.cfg.max_depth > 0)]
+        messages = [prompts.msg("system", self.cfg.system_prompt), prompts.msg("developer", prompt),
+                    prompts.msg("user", self._task_message())]
+        self._stack.open(role=role, instructions=self._task_text, messages=messages, tools=tools,
+                         step_budget=self.cfg.max_steps, may_edit=may_edit)
+
+    def _task_message(self) -> str:
+        """The task text plus the reset's ``context`` (the root's user message)."""
+        return f"{self._task_text}\n\n{self._context}" if self._context else self._task_text
 
     def _root_done(self, frame: Frame, text: str, via: str) -> Outcome:
         """The root frame finished (``via`` = "final" or "submit"): grade and end the episode."""

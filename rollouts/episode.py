@@ -18,6 +18,17 @@ def make_env(env_id: str, task: dict[str, Any], env_kwargs: dict[str, Any] | Non
     return gymnasium.make(full_id, task=task, disable_env_checker=True, **(env_kwargs or {}))
 
 
+def reset_options(spec: dict[str, Any]) -> dict[str, Any]:
+    """``env.reset`` options of an episode spec: ``spec["reset_options"]`` (optional; role, context,
+    snapshot — see RustRepoEnv) with ``"task"`` set to the spec's task id."""
+    extra = spec.get("reset_options") or {}
+    if not isinstance(extra, dict):
+        from cargogym.envs.rust_repo import EnvUsageError
+
+        raise EnvUsageError(f"spec['reset_options'] must be a dict, got {type(extra).__name__}")
+    return {**extra, "task": spec["task"]["instance_id"]}
+
+
 def finalize_record(env, spec: dict[str, Any], wall_time: float, extra: dict[str, Any] | None = None) -> dict[str, Any]:
     """The env's trajectory plus the rollout's identity fields."""
     record = dict(env.unwrapped.trajectory())
@@ -38,7 +49,7 @@ def play_scripted_episode(env, policy, spec: dict[str, Any], on_step: Callable[[
                           max_steps: int | None = None) -> dict[str, Any]:
     """Run ``policy.act(env)`` until the episode ends; returns the episode record."""
     start = time.time()
-    env.reset(seed=spec.get("seed"), options={"task": spec["task"]["instance_id"]})
+    env.reset(seed=spec.get("seed"), options=reset_options(spec))
     if hasattr(policy, "begin_episode"):
         policy.begin_episode(env.unwrapped)
     limit = max_steps or spec.get("max_steps", 200)

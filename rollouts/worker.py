@@ -17,7 +17,7 @@ import traceback
 from pathlib import Path
 from typing import Any
 
-from cargogym.rollouts.episode import make_env, play_scripted_episode, finalize_record
+from cargogym.rollouts.episode import finalize_record, make_env, play_scripted_episode, reset_options
 
 
 class EnvWorkerImpl:
@@ -64,10 +64,16 @@ class EnvWorkerImpl:
 
     # -- step-wise episodes (model policies) ---------------------------------------------------
     def reset(self, slot: int, spec: dict[str, Any]) -> dict[str, Any]:
+        """Start ``spec``'s episode in ``slot``; ``spec["reset_options"]`` (role, context, snapshot)
+        go to ``env.reset`` with the task id (:func:`~cargogym.rollouts.episode.reset_options`)."""
         self.close_slot(slot)
         env = make_env(self.env_id, spec["task"], self.env_kwargs)
         self.envs[slot], self.specs[slot], self.started[slot] = env, spec, time.time()
-        obs, info = env.reset(seed=spec.get("seed"), options={"task": spec["task"]["instance_id"]})
+        try:
+            env.reset(seed=spec.get("seed"), options=reset_options(spec))
+        except Exception:
+            self.close_slot(slot)
+            raise
         return self._view(slot, done=False)
 
     def step(self, slot: int, action: Any) -> dict[str, Any]:

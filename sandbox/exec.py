@@ -513,10 +513,14 @@ class LocalSandbox:
         def contains(base: str) -> bool:
             return cwd == base or cwd.startswith(base.rstrip("/") + "/")
 
-        if not contains("/tmp"):
-            out += ["--tmpfs", "/tmp"]
+        tmpfs = [] if contains("/tmp") else ["/tmp"]
+        for t in tmpfs:
+            out += ["--tmpfs", t]
         for h in self.hide:
-            if not contains(h) and os.path.isdir(h):
+            # a hidden path under a fresh tmpfs (e.g. CARGOGYM_CACHE=/tmp/...) is hidden already;
+            # the jail could not mount over it (it no longer exists there)
+            under_tmpfs = any(h == t or h.startswith(t.rstrip("/") + "/") for t in tmpfs)
+            if not contains(h) and not under_tmpfs and os.path.isdir(h):
                 out += ["--hide", h]
         return out + ["--", *argv]
 

@@ -6,10 +6,13 @@ each, ``branching[2]`` refiner nodes (any number of levels; roles and branching 
 a different role (the role prompts and tools of ``configs/multi_agent_roles.yaml``: generator and
 refiner = coder, verifier = reviewer) that starts from its parent's saved workspace state
 (``Workspace.snapshot()`` restored into a fresh workspace) and is told what its ancestors produced
-(the proposed diff, the critique). Leaves are graded by cargo through the env's reward spec.
+(the proposed diff, the critique) — all through the env's public reset options
+(``{"role", "context", "snapshot"}``, see :func:`node_reset_options`). Leaves are graded by cargo
+through the env's reward spec.
 
 Levels run one after the other; all nodes of a level (across all tasks) are spread over Ray actors
-that subclass the rollouts module's ``EnvWorkerImpl`` (``workers=0`` runs in-process). Scripted
+(:class:`MaltWorkerImpl`: the rollouts module's ``EnvWorkerImpl`` plus the grade cache and the
+node result, which needs the actor's live workspace; ``workers=0`` runs in-process). Scripted
 policies (``policy.act(env)``) play whole nodes inside the actors; model policies generate batched
 on the driver and step the actors' envs in lockstep, and every generated turn keeps its prompt ids,
 completion ids and log-probs for GRPO.
@@ -28,9 +31,6 @@ from typing import Any, Callable, Sequence
 from cargogym.errors import CargogymError
 from cargogym.rollouts.worker import EnvWorkerImpl
 from cargogym.training.trees import MALT_ROLES, make_node
-
-REVIEW_TOOLS = ["read_file", "list_files", "search", "run_tests", "cargo_check"]
-
 
 class MaltError(CargogymError):
     pass
@@ -111,56 +111,43 @@ def node_seed(base: int, tree_id: str, node_id: int) -> int:
 
 
 # -- the env side ----------------------------------------------------------------------------
-def prepare_node(env, spec: dict[str, Any]) -> None:
-    """Turn a freshly reset env into this node's starting point: the parent's workspace state,
-    the role's prompt and tools, and the node's context appended to the task message."""
-    u = env.unwrapped
-    snapshot = spec.get("snapshot") or {}
+def node_reset_options(env_role: str | None, context: str, snapshot: dict[str, str | None] | None) -> dict[str, Any]:
+    """The env reset options that make an episode this node's starting point: the root frame
+    plays ``env_role`` (its prompt, tools and edit rule), the task message ends with ``context``,
+    and the workspace starts from the parent's ``snapshot`` (None / {}: the task's broken state)."""
+    opts: dict[str, Any] = {"context": context}
+    if env_role:
+        opts["role"] = env_role
     if snapshot:
-        u.workspace.restore(snapshot)
-    frame = u.active_frame()
-    env_role = spec.get("env_role")
-    roles_cfg = getattr(u, "roles_cfg", None)
-    if env_role and roles_cfg is not None and env_role in roles_cfg.roles:
-        rs = roles_cfg.roles[env_role]
-        frame.role = env_role
-        for m in frame.messages:
-            if m["role"] == "developer":
-                m["content"] = rs.prompt
-        tools = [t for t in rs.tools if t != "delegate_subtask" or u.cfg.max_depth > 0]
-        if rs.output != "verdict" and "submit" not in tools:
-            tools.append("submit")
-        frame.tools = tools
-        frame.may_edit = roles_cfg.edit_rule(env_role)
-    ctx = spec.get("context")
-    if ctx:
-        for m in reversed(frame.messages):
-            if m["role"] == "user":
-                m["content"] = f"{m['content']}\n\n{ctx}"
-                break
+        opts["snapshot"] = snapshot
+    return opts
 
 
 def node_result(env, spec: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
-    """What the driver stores for a finished node."""
+    """What the driver stores for a finished node (the env's public views and its record)."""
     u = env.unwrapped
-    frames = getattr(u, "_stack", None)
-    root_msgs = frames.frames[0].messages if frames is not None and frames.frames else u.messages()
+    root_msgs = u.root_messages()
     frame_records = record.get("frames") or []
+    root = frame_records[0] if frame_records else {}
     if spec.get("role") in ("generator", "refiner") or spec.get("env_role") == "coder":
         output = u.current_diff()
     else:
-        output = (frame_records[0].get("result") if frame_records else None) or ""
+        output = root.get("result") or ""
     try:
         snapshot = u.workspace.snapshot()
     except Exception:  # a closed / broken workspace: the node cannot have children
         snapshot = None
-    return {"record": record, "snapshot": snapshot, "output": output,
-            "messages": [dict(m) for m in root_msgs], "prompt_len": spec.get("prompt_len", 3),
-            "tools": spec.get("tool_defs") or []}
+    # the root's conversation before its first turn is what the role was given
+    prompt_len = next((t["prompt_messages"] for t in record.get("turns") or [] if t.get("frame_id") == 0),
+                      len(root_msgs))
+    return {"record": record, "snapshot": snapshot, "output": output, "messages": root_msgs,
+            "prompt_len": prompt_len, "tools": root.get("tools") or []}
 
 
 class MaltWorkerImpl(EnvWorkerImpl):
-    """An ``EnvWorkerImpl`` whose episodes are MALT nodes (see :func:`prepare_node`).
+    """An ``EnvWorkerImpl`` whose episodes are MALT nodes: ``reset`` (inherited) takes the node's
+    ``reset_options`` (:func:`node_reset_options`); ``finish_node`` / ``run_node`` return the node
+    result (:func:`node_result`), which needs the live workspace in this process.
 
     ``grade_cache=True`` memoises grading reports per crate state in this process
     (:mod:`cargogym.training.grade_cache`)."""
@@ -178,22 +165,6 @@ class MaltWorkerImpl(EnvWorkerImpl):
 
         return gc.stats()
 
-    def _start(self, slot: int, spec: dict[str, Any]):
-        from cargogym.rollouts.episode import make_env
-
-        self.close_slot(slot)
-        env = make_env(self.env_id, spec["task"], {**self.env_kwargs, "max_steps": spec.get("max_steps", 8)})
-        self.envs[slot], self.specs[slot], self.started[slot] = env, spec, time.time()
-        env.reset(seed=spec.get("seed"), options={"task": spec["task"]["instance_id"]})
-        prepare_node(env, spec)
-        spec["prompt_len"] = len(env.unwrapped.messages())
-        spec["tool_defs"] = env.unwrapped.tools()
-        return env
-
-    def reset_node(self, slot: int, spec: dict[str, Any]) -> dict[str, Any]:
-        self._start(slot, spec)
-        return self._view(slot, done=False)
-
     def finish_node(self, slot: int) -> dict[str, Any]:
         from cargogym.rollouts.episode import finalize_record
 
@@ -206,7 +177,8 @@ class MaltWorkerImpl(EnvWorkerImpl):
     def run_node(self, spec: dict[str, Any]) -> dict[str, Any]:
         """A whole node with a scripted policy (``act(env)``) inside the actor."""
         slot = -1
-        env = self._start(slot, spec)
+        self.reset(slot, spec)
+        env = self.envs[slot]
         policy = make_scripted(spec["policy"], spec.get("seed"), spec.get("policy_kwargs") or {})
         if hasattr(policy, "begin_episode"):
             policy.begin_episode(env.unwrapped)
@@ -233,8 +205,7 @@ class MaltScriptedPolicy:
         self._plan: list[Any] = []
 
     def begin_episode(self, u) -> None:
-        frame = u.active_frame()
-        role = frame.role if frame is not None else "coder"
+        role = u.active_role() or "coder"
         task = u.task
         diff = u.current_diff()
         fixed_already = bool(diff.strip()) and _same_change(diff, task.patch)
@@ -371,7 +342,7 @@ def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling,
             if key not in live and queue:
                 k = queue.pop(0)
                 try:
-                    view = pool.get(pool.call(key[0], "reset_node", key[1], specs[k]))
+                    view = pool.get(pool.call(key[0], "reset", key[1], specs[k]))
                     live[key] = {"k": k, "view": view, "turns": []}
                 except Exception as e:  # noqa: BLE001
                     results[k] = e
@@ -420,7 +391,8 @@ class MaltSampler:
     def __init__(self, cfg: MaltConfig):
         self.cfg = cfg
         self.branching = cfg.level_branching()
-        self.pool = _Pool(cfg.workers, cfg.env, dict(cfg.env_kwargs), cfg.grade_cache)
+        # every node episode has cfg.max_steps turns (the env's own budget)
+        self.pool = _Pool(cfg.workers, cfg.env, {**cfg.env_kwargs, "max_steps": cfg.max_steps}, cfg.grade_cache)
 
     def __enter__(self) -> "MaltSampler":
         return self
@@ -474,9 +446,11 @@ class MaltSampler:
                 for _ in range(self.branching[level]):
                     node_id = len(tree["nodes"])
                     tree["nodes"].append(make_node(node_id, nid, role))
+                    env_role = cfg.env_roles.get(role)
                     specs.append({"episode_key": f"{tree['tree_id']}:{node_id}", "task": tree["task"], "role": role,
-                                  "env_role": cfg.env_roles.get(role), "snapshot": parent.get("snapshot"),
-                                  "context": node_context(role, ancestors, instructions),
+                                  "env_role": env_role,
+                                  "reset_options": node_reset_options(env_role, node_context(role, ancestors, instructions),
+                                                                      parent.get("snapshot")),
                                   "seed": node_seed(seed, tree["tree_id"], node_id), "max_steps": cfg.max_steps,
                                   "policy": policy_name if scripted else None, "policy_name": policy_name})
                     where.append((k, node_id))
