@@ -55,8 +55,8 @@ class MaltSection:
 class LearnSection:
     n_tasks: int = 4
     k: int = 4
-    group: int = 4
-    time_budget_s: float = 240.0
+    group: int | None = None          # None: the learning run's tuned default
+    time_budget_s: float = 300.0
     target: float = 0.9
 
 
@@ -193,9 +193,9 @@ class Demo:
         from cargogym.training.learn import LearnConfig, learn
 
         lc = self.cfg.learn
-        cfg = LearnConfig(n_tasks=lc.n_tasks, k=lc.k, group=lc.group, time_budget_s=lc.time_budget_s,
-                          target=lc.target, workers=self.cfg.workers, seed=self.cfg.seed,
-                          out=str(self.run_dir / "learn"))
+        kw = {"group": lc.group} if lc.group else {}
+        cfg = LearnConfig(n_tasks=lc.n_tasks, k=lc.k, time_budget_s=lc.time_budget_s, target=lc.target,
+                          workers=self.cfg.workers, seed=self.cfg.seed, out=str(self.run_dir / "learn"), **kw)
         result = learn(cfg, on_iteration=lambda it: console.print(
             f"  iteration {it.get('iteration')}: mean reward {it.get('mean_reward', 0):.2f}"))
         curve = [p.get("mean_reward", 0.0) for p in result.get("curve", [])]
@@ -278,14 +278,8 @@ def _fmt(m: Any) -> str:
 
 
 def _root_values(values: Any, trees: list[dict[str, Any]]) -> list[float]:
-    roots = getattr(values, "root_values", None)
-    if roots is not None:
-        return [float(v) for v in roots]
-    out = []
-    for i, t in enumerate(trees):
-        vs = getattr(values, "values", None)
-        out.append(float(vs[i][0]) if vs is not None else float("nan"))
-    return out
+    """V of each tree's root (the task's value under the policy)."""
+    return [float(values.values[int(off)]) for off in values.offsets]
 
 
 def demo(

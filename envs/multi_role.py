@@ -76,24 +76,7 @@ class MultiRoleRustEnv(RustRepoEnv):
                                 may_edit=self.roles_cfg.edit_rule(role))
 
     def _phase_text(self, role: str) -> str:
-        parts = [self._task_message()]
-        if self._plan is not None and self.roles_cfg.roles[role].output != "plan":
-            parts.append(prompts.handoff_text("Plan", prompts.plan_text(self._plan)))
-        latest: dict[str, dict[str, Any]] = {}
-        for h in self._history:
-            latest[h["role"]] = h
-        for h in sorted(latest.values(), key=lambda h: h["index"]):
-            if self.roles_cfg.roles[h["role"]].output == "plan":
-                continue
-            parts.append(prompts.handoff_text(f"{h['role']} ({h['event']})", h["text"] or "(no message)"))
-        if self.roles_cfg.roles[role].output != "plan":
-            diff = self.current_diff()
-            if diff.strip():
-                parts.append(prompts.handoff_text("Current change (diff against the starting state)",
-                                                  prompts.clip(diff, DIFF_LIMIT)))
-        if self._history:
-            parts.append(f"You are now the {role.upper()}.")
-        return "\n\n".join(parts)
+        return prompts.phase_text(self._task_message(), role, self.roles_cfg.roles, self._plan, self._history, self.current_diff, DIFF_LIMIT)
 
     # ------------------------------------------------------------------ phase end
     def _frame_budget(self, frame: Frame) -> int | None:
