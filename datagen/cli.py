@@ -113,18 +113,28 @@ def decompose(
     out: Path = typer.Option(..., "--out", help="output samples JSONL"),
     include_unresolved: bool = typer.Option(False, help="also decompose unresolved episodes (reviewer requests changes)"),
     formatter: str = typer.Option("harmony", help="harmony | seed"),
+    tasks: Optional[Path] = typer.Option(None, "--tasks", help="tasks JSONL of the episodes: phases then show "
+                                         "the env's exact diff (else the agent's own patches stand in)"),
     validate: bool = typer.Option(True, "--validate/--no-validate", help=VALIDATE_HELP),
 ) -> None:
-    """Split single-agent episodes into planner / coder / reviewer / tester samples."""
+    """Split single-agent episodes into planner / coder / reviewer / tester samples, each phase
+    shown as MultiRoleRust-v0 shows it."""
     from cargogym.datagen.decompose import decompose_records
     from cargogym.datagen.samples import write_jsonl
+    from cargogym.envs.config import load_env_config
+    from cargogym.tasks.record import read_tasks
 
     records, _ = _read_inputs(inputs)
+    try:
+        index = {t.instance_id: t for t in read_tasks(tasks)} if tasks is not None else None
+    except (OSError, ValueError) as e:
+        raise typer.BadParameter(f"{tasks}: {e}", param_hint="--tasks") from None
+    env_cfg = load_env_config("env")
     samples = []
     with _progress() as prog:
         bar = prog.add_task("decomposing", total=len(records))
         for rec in records:
-            samples += decompose_records([rec], include_unresolved, formatter)
+            samples += decompose_records([rec], include_unresolved, formatter, tasks=index, env_cfg=env_cfg)
             prog.advance(bar)
     if validate:
         _validate_all(samples, "samples")
@@ -133,6 +143,8 @@ def decompose(
     console.print(_table(f"decompose → {out}", [("episodes read", len(records)),
                                                 ("episodes decomposed", len({s['episode_id'] for s in samples})),
                                                 *sorted(roles.items()), ("samples", len(samples)),
+                                                ("with the env's exact diff", sum(bool(s.get("diff_exact"))
+                                                                                  for s in samples)),
                                                 ("validated", validate)]))
 
 

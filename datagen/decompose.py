@@ -88,10 +88,15 @@ def _result_after(msgs: Sequence[dict], i: int) -> str | None:
     return nxt["content"] if nxt is not None and nxt["role"] == "tool" else None
 
 
+def _ok(result: str | None) -> bool:
+    """A tool result that is not an env error (those start with ``error:``)."""
+    return result is not None and not result.startswith("error:")
+
+
 def applied_patches(msgs: Sequence[dict]) -> list[str]:
-    """Diffs of the ``apply_patch`` calls in ``msgs`` that the env applied (result "patch applied")."""
+    """Diffs of the ``apply_patch`` calls in ``msgs`` that the env applied (result not an error)."""
     return [_args(m).get("diff", "") for i, m in enumerate(msgs)
-            if _tool(m) == "apply_patch" and (_result_after(msgs, i) or "").startswith("patch applied")]
+            if _tool(m) == "apply_patch" and _ok(_result_after(msgs, i))]
 
 
 def count_turns(msgs: Iterable[dict]) -> int:
@@ -240,7 +245,7 @@ def _split_index(msgs: list[dict], tester_tools: set[str]) -> int | None:
             continue
         res = _result_after(msgs, i)
         end = i + (2 if res is not None else 1)
-        if tool == "apply_patch" and (res or "").startswith("patch applied"):
+        if tool == "apply_patch" and _ok(res):
             last_patch, cut = i, max(cut, end)
         elif tool not in tester_tools or tool == "apply_patch":
             cut = max(cut, end)
@@ -251,8 +256,7 @@ def _review_run(msgs: list[dict]) -> list[dict]:
     """The first full ``run_tests`` call (no filter) and its real result in ``msgs``, else []."""
     for i, m in enumerate(msgs):
         res = _result_after(msgs, i)
-        if _tool(m) == "run_tests" and not _args(m).get("filter") and res is not None \
-                and not res.startswith("error:"):
+        if _tool(m) == "run_tests" and not _args(m).get("filter") and _ok(res):
             return [_norm(m), _norm(msgs[i + 1])]
     return []
 

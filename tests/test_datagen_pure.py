@@ -109,33 +109,90 @@ def test_validate_sample_catches_tampering(tmp_path):
         read_jsonl(path)
 
 
+def _env_roles():
+    from cargogym.envs.config import load_env_config
+    from cargogym.envs.roles import load_roles
+
+    cfg = load_env_config("env")
+    return cfg, load_roles(cfg.roles)
+
+
+def _check_env_opening(s, cfg, roles):
+    """The sample opens as MultiRoleRust-v0 opens the phase: system prompt, role prompt, role tools."""
+    from cargogym.envs.tools import TOOL_ORDER
+
+    system, dev, user = s["messages"][:3]
+    assert (system["role"], system["content"]) == ("system", cfg.system_prompt)
+    assert (dev["role"], dev["content"]) == ("developer", roles.roles[s["role"]].prompt)
+    assert user["role"] == "user" and user["content"].startswith(TASK) and "## Handoff" not in user["content"]
+    assert [t["name"] for t in s["tools"]] == [t for t in TOOL_ORDER if t in roles.roles[s["role"]].tools]
+
+
 def test_decompose_single_agent_into_roles():
+    cfg, roles = _env_roles()
     rec = solo_record()
     out = decompose_records([rec, delegating_record()])
     assert [s["role"] for s in out] == ["planner", "coder", "reviewer", "tester"]
     assert all(s["kind"] == "multi_role" and s["source"] == "decompose" for s in out)
     for s in out:
         validate_sample(s)
+        _check_env_opening(s, cfg, roles)
     planner, coder, reviewer, tester = out
+    assert not planner["tools"] and "delegate_subtask" in [t["name"] for t in coder["tools"]]
+    assert "cargo_check" in [t["name"] for t in reviewer["tools"]]
+    assert not {"cargo_check", "delegate_subtask"} & {t["name"] for t in tester["tools"]}
     plan = json.loads(planner["messages"][-1]["content"])
     assert [st["files"] for st in plan["subtasks"]] == [["src/stats.rs"], ["src/order.rs"]]
-    assert reviewer["messages"][-1]["content"].startswith("APPROVE")
-    assert "```diff\n--- a/src/stats.rs" in reviewer["messages"][1]["content"]  # hand-off quotes the real diffs
+    # the coder ends its phase with submit (no tool result: the env gives none), which the next phases hear
+    assert coder["messages"][-1]["recipient"] == "functions.submit" and coder["phase_event"] == "done"
+    summary = json.loads(coder["messages"][-1]["content"])["summary"]
+    review_prompt = reviewer["messages"][2]["content"]
+    assert f"## Plan\n0. [coder] {plan['subtasks'][0]['description']}" in review_prompt
+    assert f"## coder (done)\n{summary}\n\n## Current change (diff against the starting state)\n" in review_prompt
+    assert DIFF_A.rstrip() in review_prompt and DIFF_B.rstrip() in review_prompt  # no task: the agent's patches
+    assert review_prompt.endswith("You are now the REVIEWER.") and not reviewer["diff_exact"]
+    assert reviewer["messages"][-1]["content"].startswith("APPROVE") and reviewer["phase_event"] == "approve"
+    assert [m["content"] for m in reviewer["messages"] if m["role"] == "tool"] == ["all 12 passed"]  # a real run
+    verdict = reviewer["messages"][-1]["content"]
+    assert f"## reviewer (approve)\n{verdict}" in tester["messages"][2]["content"]
     # every tool result in the decomposition is one the agent really got
     real = {t["observation"] for t in rec["turns"]}
     assert {m["content"] for s in out for m in s["messages"] if m["role"] == "tool"} <= real
-    assert [m["content"] for m in tester["messages"] if m["role"] == "tool"] == ["all 12 passed", "graded"]
-    assert tester["tools"] and not planner["tools"] and not reviewer["tools"]
+    assert [m["content"] for m in tester["messages"] if m["role"] == "tool"] == ["all 12 passed"]
+    assert tester["messages"][-1]["recipient"] == "functions.submit"
 
 
 def test_decompose_unresolved_requests_changes():
+    cfg, roles = _env_roles()
     s = episode_samples(solo_record("p", partial=True))[0]
     rec = solo_record("p", partial=True)
     assert decompose_sample(s, rec["grading"]) == []
     out = decompose_sample(s, rec["grading"], include_unresolved=True)
-    verdict = [x for x in out if x["role"] == "reviewer"][0]["messages"][-1]["content"]
+    # REQUEST_CHANGES sends the env back to the coder: the agent's turns all stay with the coder, no tester
+    assert [x["role"] for x in out] == ["planner", "coder", "reviewer"]
+    for x in out:
+        _check_env_opening(x, cfg, roles)
+    coder, reviewer = out[1], out[2]
+    assert [m["content"] for m in coder["messages"] if m["role"] == "tool"] == \
+        ["2 failed: mean, median", "applied src/stats.rs", "1 failed"]
+    assert coder["messages"][-1]["recipient"] == "functions.submit"
+    assert "## coder (done)\n(no message)" in reviewer["messages"][2]["content"]  # submit without a summary
+    verdict = reviewer["messages"][-1]["content"]
     assert verdict.startswith("REQUEST_CHANGES") and "lib::order::tests::median" in verdict
+    assert reviewer["phase_event"] == "request_changes"
     assert patched_files(DIFF_A + DIFF_B) == ["src/stats.rs", "src/order.rs"]
+
+
+def test_decompose_skips_what_the_env_would_cut_short():
+    """A coder phase over the env's phase_step_budget would have ended by budget: no samples."""
+    _, roles = _env_roles()
+    budget = roles.phases.phase_step_budget
+    reads = [_turn(i, 0, "read_file", {"path": "src/stats.rs"}, "fn mean() {}", "Read.") for i in range(budget)]
+    n = len(reads)
+    turns = reads + [_turn(n, 0, "apply_patch", {"diff": DIFF_A}, "applied src/stats.rs", "Fix."),
+                     _turn(n + 1, 0, "submit", {}, "graded", "Submit.")]
+    assert decompose_records([_record("long", turns)]) == []
+    assert len(decompose_records([_record("short", turns[-2:])])) == 4
 
 
 def test_pairs_in_trl_dpo_format():
