@@ -24,7 +24,10 @@ HOW_TO_FIX = (
 )
 
 
-class VocabUnavailableError(RuntimeError):
+from cargogym.errors import CargogymError  # noqa: E402
+
+
+class VocabUnavailableError(CargogymError):
     """Raised when no verified o200k vocabulary can be found."""
 
 
