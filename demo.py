@@ -6,6 +6,7 @@ Stages (each can be switched off with ``-o stages=[...]``):
    per-family sample of the shipped built-in task set → ``RUN/tasks.jsonl``.
 2. ``rollouts``: Ray rollouts of the scripted oracle (multi-role env), the noop baseline and the
    tiny GPT-OSS MoE → ``RUN/<policy>/trajectories.jsonl``.
+   ``data``: scripted-teacher episodes → Harmony SFT samples, DPO pairs, the training mix → ``RUN/data/``.
 3. ``malt``: generator → verifier → refiner trees with value iteration → ``RUN/malt/trees.jsonl``.
 4. ``learn``: GRPO updates of the tiny GPT-OSS on real cargo rewards → ``RUN/learn/curve.{json,png}``.
 5. ``eval``: metrics, plots, report.md and promotion gates for each run, oracle vs noop compared.
@@ -61,16 +62,23 @@ class LearnSection:
 
 
 @dataclass
+class DataSection:
+    tasks: int = 6            # demo tasks the scripted teacher plays (multi_bug ones also as pairs)
+    variants: list = field(default_factory=lambda: ["solo", "multi_role", "delegate", "solo_partial"])
+
+
+@dataclass
 class DemoConfig:
     out: str | None = None
     workers: int = 2
     seed: int = 0
-    stages: list = field(default_factory=lambda: ["synthesize", "rollouts", "malt", "learn", "eval"])
+    stages: list = field(default_factory=lambda: ["synthesize", "rollouts", "data", "malt", "learn", "eval"])
     synthesize: SynthSection = field(default_factory=SynthSection)
     per_family: dict = field(default_factory=lambda: {"single_bug": 3, "multi_bug": 3, "implement": 2,
                                                       "review": 4, "compile_error": 2})
     oracle_env: str = "MultiRoleRust-v0"
     tiny: TinySection = field(default_factory=TinySection)
+    data: DataSection = field(default_factory=DataSection)
     malt: MaltSection = field(default_factory=MaltSection)
     learn: LearnSection = field(default_factory=LearnSection)
 
@@ -169,7 +177,31 @@ class Demo:
             res.outputs.append(str(self.run_dir / label / "trajectories.jsonl"))
         res.summary = "; ".join(parts)
 
-    # -- 3. MALT -----------------------------------------------------------------------------------
+    # -- 3. training data --------------------------------------------------------------------------
+    def data(self, res: StageResult) -> None:
+        from cargogym.datagen.config import DataConfig
+        from cargogym.datagen.mix import build_mix
+        from cargogym.datagen.pairs import build_pairs
+        from cargogym.datagen.run import generate
+        from cargogym.datagen.samples import read_jsonl, write_jsonl
+
+        tasks = [t for t in self._ensure_tasks() if t.family != "review"]
+        tasks = sorted(tasks, key=lambda t: t.family != "multi_bug")[: self.cfg.data.tasks]
+        out = self.run_dir / "data"
+        cfg = DataConfig(variants=list(self.cfg.data.variants), workers=self.cfg.workers, seed=self.cfg.seed,
+                         validate=True)
+        summary = generate(tasks, cfg, out)
+        records = read_jsonl(out / "episodes.jsonl")
+        pairs, _ = build_pairs(records)
+        write_jsonl(out / "dpo_pairs.jsonl", pairs)
+        mixed, mix_summary = build_mix(read_jsonl(out / "samples.jsonl"))
+        write_jsonl(out / "mix.jsonl", mixed)
+        res.summary = (f"{summary['episodes']} teacher episodes ({summary['episodes_per_min']}/min), "
+                       f"{summary['samples']} Harmony samples (all parse back), {len(pairs)} DPO pairs, "
+                       f"mix of {len(mixed)}")
+        res.outputs += [str(out / "samples.jsonl"), str(out / "dpo_pairs.jsonl"), str(out / "mix.jsonl")]
+
+    # -- 4. MALT -----------------------------------------------------------------------------------
     def malt(self, res: StageResult) -> None:
         from cargogym.training.malt import MaltConfig, MaltSampler
         from cargogym.training.trees import assign_values, write_trees
@@ -242,6 +274,7 @@ class Demo:
         console.print(f"[bold]cargogym demo[/bold] → {self.run_dir}")
         self.stage("synthesize", self.synthesize)
         self.stage("rollouts", self.rollouts)
+        self.stage("data", self.data)
         self.stage("malt", self.malt)
         self.stage("learn", self.learn)
         self.stage("eval", self.evaluate)

@@ -223,9 +223,9 @@ def opening_diffs(phases: Sequence[Phase], task: Any = None) -> tuple[list[str],
     if not any(groups[:-1]):
         return [""] * len(phases), True
     if task is not None:
-        exact = task_change_diffs(task, [[]] + groups[:-1])
+        exact = task_change_diffs(task, [[]] + groups[:-1])    # one diff per phase opening
         if exact is not None:
-            return [exact[i] for i in range(len(phases))], True
+            return exact, True
     approx, done = [], []
     for g in groups:
         approx.append("".join(d.rstrip("\n") + "\n" for d in done))
