@@ -73,11 +73,33 @@ def _size(action: Any) -> int:
 
 
 def parse_action(action: Any, max_chars: int) -> Action:
-    """Classify ``action``; see the module docstring."""
+    """Classify ``action``; see the module docstring. Text is scrubbed of lone UTF-16 surrogates
+    (``"\\ud800"`` in tool-call JSON decodes to one), which no UTF-8 file can hold."""
     try:
-        return _parse(action, max_chars)
+        act = _parse(action, max_chars)
     except Exception as e:  # a parser bug must not crash the episode
         return _invalid(f"could not read the action ({type(e).__name__}: {e})")
+    act.arguments = scrub_surrogates(act.arguments)
+    act.final = scrub_surrogates(act.final)
+    act.error = scrub_surrogates(act.error)
+    act.completion = scrub_surrogates(act.completion)
+    act.messages = scrub_surrogates(act.messages)
+    return act
+
+
+def scrub_surrogates(value: Any) -> Any:
+    """``value`` with lone surrogates in every string replaced by U+FFFD (recursively)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+            return value
+        except UnicodeEncodeError:
+            return "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    if isinstance(value, dict):
+        return {scrub_surrogates(k): scrub_surrogates(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [scrub_surrogates(v) for v in value]
+    return value
 
 
 def _parse(action: Any, max_chars: int) -> Action:

@@ -68,7 +68,12 @@ class TrajectoryWriter:
         key = record.get("episode_key")
         if key is not None and key in self.done:
             return False
-        self._fh.write(json.dumps(record, ensure_ascii=False, default=_jsonable) + "\n")
+        try:
+            line = json.dumps(record, ensure_ascii=False, default=_jsonable)
+            line.encode("utf-8")
+        except UnicodeEncodeError:  # lone surrogates: escape them (still valid JSON) rather than fail
+            line = json.dumps(record, ensure_ascii=True, default=_jsonable)
+        self._fh.write(line + "\n")
         self._fh.flush()
         if self.fsync:
             os.fsync(self._fh.fileno())

@@ -575,9 +575,6 @@ def test_multi_role_green_check_is_not_fooled_by_weakened_tests(sb_local, bug, m
     assert ep.reward <= multi_role_noop.reward + EPS, (ep.reward, multi_role_noop.reward)
 
 
-@hole("a JSON '\\ud800' escape in a raw Harmony tool call puts a lone "
-      "surrogate in the trajectory; TrajectoryWriter.write raises "
-      "UnicodeEncodeError in the rollout driver (the whole run dies)")
 def test_raw_completion_with_a_lone_surrogate_cannot_crash_trajectory_storage(sb_local, bug, tmp_path):
     from cargogym.rollouts.storage import TrajectoryWriter
 

@@ -44,3 +44,11 @@ def test_plan_skips_done_keys_and_seeds_are_stable():
     assert keys == ["t0#0", "t0#2", "t1#0", "t1#1", "t1#2"]
     assert specs[0]["seed"] == episode_seed(7, "t0", 0) == plan_episodes(tasks, 1, "oracle", 7)[0]["seed"]
     assert len({s["seed"] for s in specs}) == len(specs)
+
+
+def test_lone_surrogates_never_crash_the_writer(tmp_path):
+    path = tmp_path / "trajectories.jsonl"
+    with TrajectoryWriter(path) as w:
+        assert w.write({"episode_key": "s#0", "text": "bad \ud800 text"})
+    (rec,) = read_records(path)
+    assert rec["episode_key"] == "s#0" and rec["text"].startswith("bad ")
