@@ -36,11 +36,7 @@ class MaltError(CargogymError):
     pass
 
 
-@dataclass
-class SamplingConfig:
-    temperature: float = 1.0
-    top_p: float = 1.0
-    max_new_tokens: int = 256
+from cargogym.rollouts.config import SamplingConfig  # noqa: E402  (one sampling section for every config)
 
 
 @dataclass
