@@ -35,11 +35,26 @@ def _read(ws: Any, rel: str) -> str:
     return ws.read_text(rel)
 
 
+def _out_of_bounds(ws: Any, rel: str) -> str | None:
+    """Why ``rel`` may not be read or listed (build output, VCS data, a symlink), else None."""
+    parts = rel.split("/")
+    if parts[0] in ("target", ".git"):
+        return f"{rel}: {parts[0]}/ is not part of the crate's source and cannot be read or listed"
+    cur = ws.path
+    for part in parts:
+        cur = cur / part
+        if cur.is_symlink():
+            return f"{rel}: {cur.relative_to(ws.path).as_posix()} is a symbolic link; links are not followed"
+    return None
+
+
 def read_file(ws: Any, path: str, start: int | None, end: int | None, max_lines: int) -> ToolOutcome:
     try:
         rel = normalize_rel(path)
     except PathError as e:
         return ToolOutcome.fail(str(e))
+    if rel != "." and (why := _out_of_bounds(ws, rel)):
+        return ToolOutcome.fail(why)
     target = ws.path / rel
     if target.is_dir():
         return ToolOutcome.fail(f"{rel} is a folder; use list_files(dir={rel!r})")
@@ -49,6 +64,8 @@ def read_file(ws: Any, path: str, start: int | None, end: int | None, max_lines:
         text = _read(ws, rel)
     except UnicodeDecodeError:
         return ToolOutcome.fail(f"{rel} is not a UTF-8 text file")
+    except (OSError, ValueError) as e:  # e.g. a path the workspace refuses (PatchError)
+        return ToolOutcome.fail(f"{rel} cannot be read: {e}")
     lines = text.splitlines()
     n = len(lines)
     a = start or 1
@@ -70,9 +87,14 @@ def list_files(ws: Any, folder: str | None) -> ToolOutcome:
             rel = normalize_rel(folder)  # type: ignore[arg-type]
         except PathError as e:
             return ToolOutcome.fail(str(e))
+        if rel != "." and (why := _out_of_bounds(ws, rel)):
+            return ToolOutcome.fail(why)
         if not (ws.path / rel).is_dir():
             return ToolOutcome.fail(f"no such folder: {rel}")
-    files = sorted(ws.list_files(rel))
+    try:
+        files = sorted(ws.list_files(rel))
+    except (OSError, ValueError) as e:
+        return ToolOutcome.fail(f"{rel} cannot be listed: {e}")
     if rel != ".":  # accept either relative-to-root or relative-to-folder listings
         files = [f if f.startswith(rel + "/") else f"{rel}/{f}" for f in files]
     obs = "\n".join(files) if files else "(no files)"
@@ -210,7 +232,21 @@ def run_tests(sandbox: Any, ws: Any, test_filter: str | None, timeout: float) ->
 
     run = run_cargo_tests(sandbox, ws.path, test_filter=test_filter or None, timeout=timeout)
     obs, result = summarize_tests(run, test_filter)
+    policy = grading_problems(ws)
+    if policy:  # the same verdict grading will give (rewards/protect.py), told at once
+        result["grading_problems"] = policy
+        obs += "\n" + "\n".join(f"note: grading will give no credit: {p}" for p in policy[:5])
     return ToolOutcome(observation=obs, result=result)
+
+
+def grading_problems(ws: Any) -> list[str]:
+    """What grading would reject in the workspace's current changes (code policy, restored test
+    modules; :func:`cargogym.rewards.protect.graded_changes`); [] when the workspace cannot say."""
+    from cargogym.rewards.protect import graded_changes
+
+    if not (callable(getattr(ws, "snapshot", None)) and callable(getattr(ws, "start_files", None))):
+        return []
+    return graded_changes(ws.snapshot(), ws.start_files()).tampering
 
 
 def cargo_check(sandbox: Any, ws: Any, timeout: float) -> ToolOutcome:

@@ -49,6 +49,7 @@ class MultiRoleRustEnv(RustRepoEnv):
     # ------------------------------------------------------------------ phases
     def _start_episode(self) -> None:
         self._visits: dict[str, int] = {}
+        self._graded = None                          # (snapshot, GradingReport) of the last green check
         self._history: list[dict[str, Any]] = []     # one entry per finished phase
         self._open_phase(self._start_role or self.roles_cfg.phases.first(self._task.family))
 
@@ -101,12 +102,38 @@ class MultiRoleRustEnv(RustRepoEnv):
         table = self.roles_cfg.phases.transitions_by_family.get(self._task.family, {}).get(frame.role) \
             or self.roles_cfg.phases.transitions.get(frame.role, {})
         if "green" in table or "red" in table:
-            res = handlers.run_tests(self._get_sandbox(), self._ws, None, self.cfg.test_timeout)
-            failed = (res.result or {}).get("counts", {}).get("failed", 0)
-            ok = not failed and (res.result or {}).get("exit_code") == 0
+            ok, report = self._tests_green()
             return self._advance(frame, "green" if ok else "red",
-                                 f"{text.strip()}\n\nTest run after the {frame.role}:\n{res.observation}")
+                                 f"{text.strip()}\n\nTest run after the {frame.role}:\n{report}")
         return self._advance(frame, "done", text)
+
+    def _tests_green(self) -> tuple[bool, str]:
+        """(green, test report) at a green/red phase end: the workspace's tests (with the tester's
+        new ones) must pass, and so must the graded view (``grade``: the task's tests as they were
+        at the start, so weakened tests cannot make it green). That report is kept and reused by
+        the episode's end when the workspace has not changed since."""
+        res = handlers.run_tests(self._get_sandbox(), self._ws, None, self.cfg.test_timeout)
+        failed = (res.result or {}).get("counts", {}).get("failed", 0)
+        if failed or (res.result or {}).get("exit_code") != 0:
+            return False, res.observation
+        from cargogym.rewards.grading import grade
+
+        snapshot = self._ws.snapshot()
+        report = grade(self._task, self._ws, self._get_sandbox(), timeout=self.cfg.test_timeout)
+        self._graded = (snapshot, report)
+        if report.resolved:
+            return True, res.observation
+        bad = [n for n in self._task.FAIL_TO_PASS + self._task.PASS_TO_PASS if report.tests.get(n) != "passed"]
+        lines = [res.observation, "", "but the graded run (the task's tests as they were at the start; changes "
+                 f"to tests do not count) is not green: {len(bad)} failed"]
+        lines += [f"FAILED {n}" for n in bad[:10]] + [f"note: {p}" for p in report.problems[:3]]
+        return False, "\n".join(lines)
+
+    def _grade_report(self, verdict: str | None):
+        graded, self._graded = getattr(self, "_graded", None), None
+        if graded is not None and self._task.family != "review" and graded[0] == self._ws.snapshot():
+            return graded[1]
+        return super()._grade_report(verdict)
 
     def _advance(self, frame: Frame, event: str, text: str) -> Outcome:
         """Close the phase frame and open the next phase (or request the end of the episode)."""

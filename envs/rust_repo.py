@@ -21,6 +21,7 @@ from cargogym.envs.roles import RolesConfig, load_roles, parse_verdict
 from cargogym.envs.spaces import UnicodeText
 from cargogym.envs.tools import TOOL_ORDER, TOOL_SPECS, ToolArgumentError, tool_definitions, validate_arguments
 from cargogym.errors import CargogymError
+from cargogym.sandbox.patch import PatchError
 from cargogym.tasks.record import Task, TaskFormatError, load_task, read_tasks
 
 OBSERVATION_MAX = 1_000_000
@@ -379,6 +380,8 @@ class RustRepoEnv(gym.Env):
         frame.messages.extend(copy.deepcopy(act.messages))
         try:
             out = self._dispatch(frame, act)
+        except (PathError, PatchError) as e:  # a path the agent named that the workspace refuses
+            out = self._error_outcome(str(e), tool=act.tool if act.tool in TOOL_SPECS else None)
         except Exception as e:  # an env bug or infrastructure failure: never crash the caller
             self._note_infra(f"{type(e).__name__}: {e}")
             out = Outcome(observation=f"error: internal error ({type(e).__name__}: {e})",
@@ -725,10 +728,7 @@ class RustRepoEnv(gym.Env):
         report = None
         if not truncated or self.cfg.grade_on_truncation:
             try:
-                from cargogym.rewards.grading import grade
-
-                report = grade(self._task, self._ws, self._get_sandbox(), review_verdict=verdict,
-                               timeout=self.cfg.test_timeout)
+                report = self._grade_report(verdict)
                 self._grading = report.to_dict()
             except Exception as e:
                 self._note_infra(f"grading failed: {type(e).__name__}: {e}")
@@ -737,6 +737,12 @@ class RustRepoEnv(gym.Env):
             self._status = "agent_error"
             self._error = "no valid action in the episode"
         return self._summary(truncated)
+
+    def _grade_report(self, verdict: str | None):
+        """Grade the workspace now (:func:`cargogym.rewards.grading.grade`)."""
+        from cargogym.rewards.grading import grade
+
+        return grade(self._task, self._ws, self._get_sandbox(), review_verdict=verdict, timeout=self.cfg.test_timeout)
 
     def _roles_played(self) -> list[str]:
         return list(dict.fromkeys(f.role for f in self._stack.frames))

@@ -4,7 +4,9 @@
 
 1. The agent's changes (``workspace.snapshot()``) are filtered by
    :func:`cargogym.rewards.protect.graded_changes`: test files, test-only modules, ``#[cfg(test)]``
-   modules inside source files, ``Cargo.toml``/``build.rs``/config keep their starting content.
+   modules inside source files, ``Cargo.toml``/``build.rs``/config keep their starting content;
+   code the agent introduced that the code policy forbids (process exit, harness introspection,
+   ``unsafe``, ``cfg``, test attributes, std-macro shadowing, ...) makes the report invalid.
 2. They are applied to a **fresh** workspace of the task (pristine pre-built + setup_patch), so
    nothing the agent's code wrote into ``target/`` or elsewhere during the episode survives;
    then ``task.test_patch`` is applied.
@@ -127,7 +129,9 @@ def _grade_review(task: Task, verdict: str | None, t0: float) -> GradingReport:
 def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | None = None,
           *, timeout: float = 180.0, clippy: bool = True) -> GradingReport:
     """Grade ``workspace`` for ``task`` (see module docstring). Never raises for agent-caused
-    problems: they show up in ``problems`` / ``valid`` / the per-test table."""
+    problems: they show up in ``problems`` / ``valid`` / the per-test table. Raises
+    :class:`~cargogym.sandbox.workspace.WorkspaceError` when the episode's or the grading
+    workspace lost its files (infrastructure: an empty crate must not be graded as the agent's)."""
     from cargogym.sandbox.cargo import run_cargo_check, run_cargo_tests, run_clippy
 
     t0 = time.monotonic()
@@ -148,17 +152,17 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
     gws = manager.create(task) if manager is not None else workspace
     own = gws is not workspace
     try:
+        def put(rel: str, text: str | None, failed: list[str]) -> None:
+            try:  # odd names / symlinks made by the agent's code never make grading raise
+                gws.delete(rel) if text is None else gws.write_text(rel, text)
+            except (PatchError, OSError, ValueError) as e:
+                failed.append(f"could not write {rel!r} into the grading workspace: {e}")
+
         if not own:  # no manager: reset protected files in place (target/ is trusted then)
             for rel in changes.ignored:
-                if rel in start:
-                    gws.write_text(rel, start[rel])
-                else:
-                    gws.delete(rel)
+                put(rel, start.get(rel), problems)
         for rel, text in changes.files.items():
-            if text is None:
-                gws.delete(rel)
-            else:
-                gws.write_text(rel, text)
+            put(rel, text, notes)
         if task.test_patch and task.test_patch.strip():
             try:
                 apply_patch(gws.path, task.test_patch)
@@ -197,6 +201,10 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
             if not c.available:
                 notes.append(c.note)
             timings["clippy"] = time.monotonic() - t
+        # the results above are only about this crate if it was still there when they were made
+        check = getattr(gws, "check", None)
+        if check is not None:
+            check()
     finally:
         if own:
             gws.close()

@@ -28,6 +28,7 @@ import fcntl
 import hashlib
 import itertools
 import os
+import re
 import secrets
 import shutil
 import subprocess
@@ -52,15 +53,21 @@ class WorkspaceError(CargogymError):
 
 
 # -- helpers -------------------------------------------------------------------------------------
+def _plain_name(name: str) -> bool:
+    return "\\" not in name and name.isprintable()
+
+
 def iter_source_files(root: Path, rel: str = ".") -> Iterator[str]:
     """Relative POSIX paths of regular files under ``root/rel``, skipping ``target/``, VCS folders
-    and cargogym's temporary files; symlinks are not followed."""
+    and cargogym's temporary files; symlinks are not followed. Names that are not plain path
+    parts (a backslash, control characters: e.g. ``..\\x.rs`` made by test-time code) are skipped."""
     base = root if rel in (".", "") else root / rel
     for dirpath, dirnames, filenames in os.walk(base):
         here = Path(dirpath)
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not (here / d).is_symlink())
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and _plain_name(d)
+                             and not (here / d).is_symlink())
         for name in sorted(filenames):
-            if name.endswith(".cargogym-tmp"):
+            if name.endswith(".cargogym-tmp") or not _plain_name(name):
                 continue
             p = here / name
             if p.is_symlink() or not p.is_file():
@@ -265,17 +272,31 @@ def umount(target: Path) -> None:
             raise OSError(e, f"umount {target}: {os.strerror(e)}")
 
 
-def mounts_under(path: Path) -> list[Path]:
-    """Mount points at or below ``path`` (deepest first)."""
-    prefix = str(path).rstrip("/") + "/"
-    out = []
+def _unescape_mountinfo(field: str) -> str:
+    """Undo mountinfo's octal escapes (``\\040`` space, ``\\011`` tab, ``\\012`` newline, ``\\134``)."""
+    return re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), field)
+
+
+def _mountinfo() -> list[tuple[str, list[str]]]:
+    """(mount point, fields) of every mount of this process's namespace, in mount order."""
     try:
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            mp = line.split()[4].replace("\\040", " ")
-            if mp.startswith(prefix) or mp == str(path):
-                out.append(Path(mp))
+        lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
-        pass
+        return []
+    out = []
+    for line in lines:
+        f = line.split()
+        if len(f) > 4:
+            out.append((_unescape_mountinfo(f[4]), f))
+    return out
+
+
+def mounts_under(path: Path) -> list[Path]:
+    """Mount points at or below ``path`` (deepest first). mountinfo spells mount points as
+    canonical paths, so ``path`` is compared in its canonical form (symlinks resolved)."""
+    base = os.path.realpath(path)
+    prefix = base.rstrip("/") + "/"
+    out = [Path(mp) for mp, _ in _mountinfo() if mp.startswith(prefix) or mp == base]
     return sorted(out, key=lambda p: len(str(p)), reverse=True)
 
 
@@ -357,7 +378,20 @@ class Workspace:
         """Source texts of the episode's starting (broken) state."""
         return dict(self._start)
 
+    def check(self) -> None:
+        """Raise :class:`WorkspaceError` when the crate is no longer reachable at ``path`` (its
+        overlay was detached or hidden by a mount over its parent, or its copy was removed):
+        reading it would show an empty crate, i.e. "every file deleted"."""
+        if self.closed:
+            return
+        if self.mounted and not os.path.ismount(self.path):
+            raise WorkspaceError(f"workspace {self.path} lost its mount (its overlay was detached, or "
+                                 "something was mounted over its parent folder): its files are unreachable")
+        if not self.mounted and not self.path.is_dir():
+            raise WorkspaceError(f"workspace {self.path} was removed")
+
     def current_files(self) -> dict[str, str]:
+        self.check()
         return read_tree(self.path)
 
     def snapshot(self) -> dict[str, str | None]:
@@ -457,24 +491,28 @@ def _remove_tree(d: Path) -> None:
 
 
 def _mount_entry(path: Path) -> list[str] | None:
-    """The topmost mountinfo entry whose mount point is ``path``."""
+    """The topmost mountinfo entry whose mount point is ``path`` (canonical, unescaped)."""
+    want = os.path.realpath(path)
     found = None
-    try:
-        for line in Path("/proc/self/mountinfo").read_text().splitlines():
-            f = line.split()
-            if f[4] == str(path):
-                found = f
-    except OSError:
-        pass
+    for mp, f in _mountinfo():
+        if mp == want:
+            found = f
     return found
 
 
 def ensure_shared_parent(parent: Path) -> tuple[bool, str]:
     """Make ``parent`` its own shared mount point (a bind onto itself), once per boot, under a
     file lock, *before* any workspace is mounted below it. Then overlays made later propagate
-    into containers that bind ``parent`` with ``rslave`` (Docker backend). Binding later, over
-    existing overlays, would hide them; hence every manager calls this at start. Root only."""
+    into containers that bind ``parent`` with ``rslave`` (Docker backend). Root only.
+
+    A bind made over live workspaces would hide every one of them (their crate folders turn
+    empty: gold patches graded NO, test binaries gone with status 127), so this **never binds
+    while anything is mounted below** ``parent``: it returns False with a note instead. Every
+    manager calls it before its first mount (its overlay probe included), so the first call on a
+    boot binds an empty parent. The path is compared canonically (symlinks resolved, mountinfo's
+    escapes undone): a parent spelled differently used to be bound again by every manager."""
     parent.mkdir(parents=True, exist_ok=True)
+    parent = Path(os.path.realpath(parent))
     if os.geteuid() != 0:
         return False, "not root: the workspace parent cannot be made a shared mount"
     MS_BIND, MS_SHARED = 4096, 1 << 20
@@ -483,6 +521,10 @@ def ensure_shared_parent(parent: Path) -> tuple[bool, str]:
         entry = _mount_entry(parent)
         p = str(parent).encode()
         if entry is None:
+            live = [mp for mp in mounts_under(parent) if mp != parent]
+            if live:
+                return False, (f"{parent} is not a mount point and {len(live)} mount(s) live below it "
+                               f"(e.g. {live[0]}); not bound: a bind now would hide them")
             if _lib().mount(p, p, None, MS_BIND, None) != 0:
                 e = ctypes.get_errno()
                 return False, f"could not bind {parent} onto itself ({os.strerror(e)})"
@@ -503,7 +545,13 @@ class WorkspaceManager:
             raise WorkspaceError(f"unknown workspace mode {mode!r}; expected auto, overlay or copy")
         parent = Path(root) if root else default_parent()
         parent.mkdir(parents=True, exist_ok=True)
+        parent = Path(os.path.realpath(parent))  # as mountinfo and the jail spell it
         cleanup_stale(parent)
+        self.shared_note = "custom root: not made a shared mount"
+        if mode in ("auto", "overlay") and parent == Path(os.path.realpath(default_parent())):
+            # the folder the Docker backend binds: bound before this manager mounts anything
+            # below it (its overlay probe included), see ensure_shared_parent
+            _, self.shared_note = ensure_shared_parent(parent)
         self.root = parent / f"{os.getpid()}-{secrets.token_hex(4)}"
         self.root.mkdir()
         self.cache = cache or PrebuiltCache(sandbox=sandbox)
@@ -513,9 +561,6 @@ class WorkspaceManager:
             raise WorkspaceError(f"overlay workspaces unavailable: {note}")
         self.mode = "overlay" if ok else "copy"
         self.note = note
-        self.shared_note = "custom root: not made a shared mount"
-        if ok and parent == default_parent():  # the folder the Docker backend binds
-            _, self.shared_note = ensure_shared_parent(parent)
         self._counter = itertools.count()
         self._open: dict[int, Workspace] = {}
         self._lock = threading.Lock()
