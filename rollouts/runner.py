@@ -101,7 +101,10 @@ def make_workers(n: int, env_id: str, env_kwargs: dict[str, Any], fault: dict[st
     from cargogym.rollouts.worker import EnvWorkerImpl
 
     Actor = ray.remote(num_cpus=1, max_restarts=max_restarts, max_task_retries=max_task_retries)(EnvWorkerImpl)
-    return [Actor.remote(env_id, env_kwargs, i, fault) for i in range(n)]
+    # cargo's parallel codegen would have each worker's builds use every core; split the cores
+    # between the workers instead (measured on 2 cores: see benchmarks/bench_rollouts.py).
+    jobs = max(1, (os.cpu_count() or 1) // max(1, n))
+    return [Actor.remote(env_id, env_kwargs, i, fault, jobs) for i in range(n)]
 
 
 def _is_infra_error(e: BaseException) -> bool:

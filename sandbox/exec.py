@@ -186,6 +186,8 @@ def base_env(cargo_home: Path | None = None) -> dict[str, str]:
     for key in ("RUSTUP_TOOLCHAIN", "TMPDIR"):
         if os.environ.get(key):
             env[key] = os.environ[key]
+    if os.environ.get("CARGOGYM_CARGO_JOBS"):  # set per rollout worker: share the cores, don't fight
+        env["CARGO_BUILD_JOBS"] = os.environ["CARGOGYM_CARGO_JOBS"]
     return env
 
 
