@@ -342,7 +342,12 @@ class RustRepoEnv(gym.Env):
         self._start_episode()
         obs = self._frame_observation(self._stack.active)
         self._last_observation = obs
-        return obs, self._info(None)
+        info = self._info(None)
+        try:  # what isolation this machine gives untrusted code (network, jail, limits), said plainly
+            info["sandbox"] = self._get_sandbox().info()
+        except Exception as e:  # noqa: BLE001 — reporting must not break reset
+            info["sandbox"] = {"error": f"{type(e).__name__}: {e}"}
+        return obs, info
 
     def _reset_roles(self) -> list[str]:
         """Role names ``reset(options={"role": ...})`` accepts."""
