@@ -9,17 +9,23 @@ Accepted actions (docs/CONTRACTS.md, Environments):
 - ``{"completion": str | None, "token_ids": [...], "logprobs": [...]}``: a generated completion
   with its ids (parsed from the text, or from the ids when the text is absent).
 
-Problems (bad JSON, no tool call, wrong types, over-long input) come back as an
-:class:`Action` of kind ``"invalid"`` whose ``error`` is fit to show the agent.
+Problems (bad JSON, no tool call, wrong types, over-long input, tool arguments that are not
+plain JSON — :func:`json_problem`) come back as an :class:`Action` of kind ``"invalid"`` whose
+``error`` is fit to show the agent.
 """
 
 from __future__ import annotations
 
 import json
+import math
+import reprlib
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 MAX_IDS = 10_000_000
+MAX_TOKEN_ID = 2**31 - 1      # token ids are 0..MAX_TOKEN_ID
+MAX_JSON_DEPTH = 32           # nesting of tool arguments (the tools need 2)
+MAX_JSON_INT = 2**63          # integers in tool arguments lie in [-MAX_JSON_INT, MAX_JSON_INT)
 
 
 @dataclass
@@ -48,8 +54,8 @@ def tool_call_message(tool: str, arguments: Any) -> dict[str, Any]:
     """The assistant message a structured tool call stands for."""
     try:
         content = json.dumps(arguments, ensure_ascii=False)
-    except (TypeError, ValueError):
-        content = str(arguments)
+    except (TypeError, ValueError, RecursionError):
+        content = _short_repr(arguments)
     return {"role": "assistant", "content": content, "channel": "commentary",
             "recipient": f"functions.{tool}", "name": None, "content_type": "json"}
 
@@ -68,8 +74,8 @@ def _size(action: Any) -> int:
         return len(action)
     try:
         return len(json.dumps(action, default=str))
-    except (TypeError, ValueError):
-        return 0
+    except (TypeError, ValueError, RecursionError):
+        return 0   # not JSON: the checks that follow name the problem
 
 
 def parse_action(action: Any, max_chars: int) -> Action:
@@ -77,6 +83,8 @@ def parse_action(action: Any, max_chars: int) -> Action:
     (``"\\ud800"`` in tool-call JSON decodes to one), which no UTF-8 file can hold."""
     try:
         act = _parse(action, max_chars)
+        if act.kind == "tool":
+            act = _plain_arguments(act)
     except Exception as e:  # a parser bug must not crash the episode
         return _invalid(f"could not read the action ({type(e).__name__}: {e})")
     act.arguments = scrub_surrogates(act.arguments)
@@ -84,6 +92,55 @@ def parse_action(action: Any, max_chars: int) -> Action:
     act.error = scrub_surrogates(act.error)
     act.completion = scrub_surrogates(act.completion)
     act.messages = scrub_surrogates(act.messages)
+    return act
+
+
+def json_problem(value: Any, where: str = "", depth: int = 0) -> str | None:
+    """Why ``value`` (tool arguments) is not plain JSON, or None (pure). Plain JSON: str keys;
+    str, bool, None, finite floats, ints in [-2**63, 2**63); lists/tuples and dicts nested at most
+    :data:`MAX_JSON_DEPTH` deep. ``where`` names the argument in the message."""
+    at = f" in argument {where}" if where else ""
+    if depth > MAX_JSON_DEPTH:
+        return f"arguments nest deeper than {MAX_JSON_DEPTH} levels{at}"
+    if value is None or isinstance(value, (str, bool)):
+        return None
+    if isinstance(value, int):
+        return None if -MAX_JSON_INT <= value < MAX_JSON_INT else f"an integer beyond 64 bits{at}"
+    if isinstance(value, float):
+        return None if math.isfinite(value) else f"{value!r} is not a JSON number{at}"
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            problem = json_problem(item, f"{where}[{i}]" if depth < 3 else where, depth + 1)
+            if problem:
+                return problem
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                return f"argument names must be strings, got {type(key).__name__} {_short_repr(key)}{at}"
+            inner = repr(key) if not where else (f"{where}[{key!r}]" if depth < 3 else where)
+            problem = json_problem(item, inner, depth + 1)
+            if problem:
+                return problem
+        return None
+    return (f"a {type(value).__name__} value is not JSON{at} "
+            "(use strings, numbers, booleans, null, lists and objects)")
+
+
+def _short_repr(value: Any) -> str:
+    try:
+        return reprlib.repr(value)
+    except Exception:  # noqa: BLE001 — a repr that fails (huge int, broken __repr__) is not the news
+        return f"<{type(value).__name__}>"
+
+
+def _plain_arguments(act: Action) -> Action:
+    """``act`` with its arguments as a plain JSON copy (tuples become lists), or an invalid action."""
+    problem = json_problem(act.arguments)
+    if problem:
+        return _invalid(f"tool call to {act.tool}: {problem}", tool=act.tool, messages=act.messages,
+                        completion=act.completion, token_ids=act.token_ids, logprobs=act.logprobs)
+    act.arguments = json.loads(json.dumps(act.arguments, ensure_ascii=False))
     return act
 
 
@@ -149,10 +206,13 @@ def _from_generation(action: dict[str, Any], max_chars: int) -> Action:
             return _invalid("'token_ids' must be a list of integers")
         if len(ids) > MAX_IDS:
             return _invalid(f"too many token ids ({len(ids)})")
+        if not all(0 <= t <= MAX_TOKEN_ID for t in ids):
+            return _invalid(f"'token_ids' must be a list of integers in 0..{MAX_TOKEN_ID}")
         ids = [int(t) for t in ids]
     if logprobs is not None:
         if not isinstance(logprobs, (list, tuple)) or not all(
-                isinstance(x, (int, float)) and not isinstance(x, bool) for x in logprobs):
+                isinstance(x, float) or (isinstance(x, int) and not isinstance(x, bool) and abs(x) <= 1e300)
+                for x in logprobs):
             return _invalid("'logprobs' must be a list of numbers", token_ids=ids)
         logprobs = [float(x) for x in logprobs]
     if text is not None and not isinstance(text, str):

@@ -174,7 +174,7 @@ def validate_arguments(name: str, arguments: Any, roles: list[str] | None = None
     if not isinstance(arguments, dict):
         raise ToolArgumentError(f"{name}: arguments must be a JSON object, got {_describe(arguments)}")
     props = schema["properties"]
-    unknown = sorted(set(arguments) - set(props))
+    unknown = sorted(map(str, set(arguments) - set(props)))   # str: a key may be any hashable
     if unknown:
         allowed = ", ".join(props) or "none"
         raise ToolArgumentError(f"{name}: unknown argument(s) {', '.join(unknown)} (allowed: {allowed})")

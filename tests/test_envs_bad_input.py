@@ -14,6 +14,13 @@ def call(tool: str, raw_args: str) -> str:
     return f"<|channel|>commentary to=functions.{tool} <|constrain|>json<|message|>{raw_args}<|call|>"
 
 
+def nested(depth: int) -> dict:
+    value: object = "src/lib.rs"
+    for _ in range(depth):
+        value = {"path": value}
+    return value  # type: ignore[return-value]
+
+
 def snapshot(env) -> dict[str, str]:
     ws = env.unwrapped.workspace
     return {rel: ws.read_text(rel) for rel in ws.list_files(".")}
@@ -33,6 +40,25 @@ BAD_ACTIONS = [
     ("over-long", call("apply_patch", json.dumps({"diff": "x" * 70000})), "action too long"),
     ("wrong action type", 42, "must be a completion string or a dict"),
     ("bad token ids", {"token_ids": [1, "a"]}, "list of integers"),
+    ("token id out of range", {"token_ids": [200, 10**30]}, "integers in 0..2147483647"),
+    ("logprob overflow", {"completion": "x", "logprobs": [10**400]}, "'logprobs' must be a list of numbers"),
+    # Python values a JSON action cannot hold: refused before anything copies or records them
+    ("generator argument", {"tool": "read_file", "arguments": {"path": (c for c in "src/lib.rs")}},
+     "a generator value is not JSON in argument 'path'"),
+    ("set argument", {"tool": "search", "arguments": {"pattern": {"fn"}}}, "a set value is not JSON in argument 'pattern'"),
+    ("int argument name", {"tool": "read_file", "arguments": {"path": "src/lib.rs", 1: "x"}},
+     "argument names must be strings, got int 1"),
+    ("tuple argument name", {"tool": "read_file", "arguments": {("a", 1): "x"}},
+     "argument names must be strings, got tuple"),
+    ("huge integer", {"tool": "read_file", "arguments": {"path": "src/lib.rs", "start": 10**5000}},
+     "an integer beyond 64 bits in argument 'start'"),
+    ("NaN argument", {"tool": "read_file", "arguments": {"path": "src/lib.rs", "start": float("nan")}},
+     "nan is not a JSON number in argument 'start'"),
+    ("deeply nested arguments", {"tool": "read_file", "arguments": nested(5000)}, "arguments nest deeper than 32 levels"),
+    ("deeply nested final", {"final": nested(5000)}, "'final' must be a string"),
+    ("bytes action", b"<|channel|>final<|message|>done<|return|>", "must be a completion string or a dict, got bytes"),
+    ("None action", None, "must be a completion string or a dict, got NoneType"),
+    ("non-str tool name", {"tool": b"read_file", "arguments": {"path": "src/lib.rs"}}, "'tool' must be a non-empty string"),
     ("path escape", {"tool": "read_file", "arguments": {"path": "../../etc/passwd"}}, "leaves the crate"),
     ("absolute path", {"tool": "read_file", "arguments": {"path": "/etc/passwd"}}, "relative to the crate root"),
     ("missing file", {"tool": "read_file", "arguments": {"path": "src/nope.rs"}}, "no such file"),

@@ -48,6 +48,27 @@ def test_validate_arguments_rejects_bad_calls(name, args, fragment):
     assert fragment in str(e.value)
 
 
+def test_validate_arguments_names_non_str_keys_without_crashing():
+    with pytest.raises(ToolArgumentError) as e:
+        validate_arguments("read_file", {"path": "a", 1: "x", ("t",): 2})
+    assert "unknown argument(s) " in str(e.value) and "1" in str(e.value) and "('t',)" in str(e.value)
+
+
+def test_json_problem_and_plain_copies():
+    from cargogym.envs.actions import json_problem
+
+    assert json_problem({"a": [1, 2.5, None, True, "x", {"b": []}], "c": -2**63}) is None
+    assert "beyond 64 bits in argument 'c'" in json_problem({"c": 2**63})
+    assert "inf is not a JSON number in argument 'a'[1]" in json_problem({"a": [0, float("inf")]})
+    assert "bytes value is not JSON in argument 'a'['b']" in json_problem({"a": {"b": b"x"}})
+    assert "names must be strings, got NoneType None" in json_problem({None: 1})
+    # accepted arguments are a plain JSON copy: tuples become lists, the caller's objects are not kept
+    args = {"role": "coder", "instructions": "x", "context_files": ("src/a.rs",)}
+    act = parse_action({"tool": "delegate_subtask", "arguments": args}, 1000)
+    assert act.kind == "tool" and act.arguments["context_files"] == ["src/a.rs"]
+    assert act.arguments is not args
+
+
 def test_validate_arguments_accepts_and_normalises():
     assert validate_arguments("read_file", {"path": "src/lib.rs", "start": 2.0}) == {"path": "src/lib.rs", "start": 2}
     assert validate_arguments("cargo_check", None) == {}
