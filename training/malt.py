@@ -55,6 +55,7 @@ class MaltConfig:
                                                      "refiner": "coder"})
     instructions: dict = field(default_factory=dict)   # extra instruction per MALT role (defaults below)
     policy: str = "malt-scripted"
+    policy_kwargs: dict = field(default_factory=dict)  # scripted policies only (malt-scripted: p_fix, p_judge, p_refine)
     tasks: str | None = None
     limit: int | None = None
     families: list = field(default_factory=list)
@@ -244,6 +245,20 @@ def make_scripted(name: str, seed: int | None, kwargs: dict[str, Any]):
 
 
 SCRIPTED = {"malt-scripted", "oracle", "random", "noop"}
+MALT_SCRIPTED_KWARGS = ("p_fix", "p_judge", "p_refine")
+
+
+def check_policy_kwargs(policy: str, kwargs: dict[str, Any] | None) -> None:
+    """``policy_kwargs`` are only for ``malt-scripted`` (probabilities in [0, 1]); MaltError otherwise."""
+    if not kwargs:
+        return
+    if policy != "malt-scripted":
+        raise MaltError(f"policy_kwargs are only used by the malt-scripted policy, not {policy!r}")
+    for key, value in kwargs.items():
+        if key not in MALT_SCRIPTED_KWARGS:
+            raise MaltError(f"unknown malt-scripted policy_kwargs key {key!r}; expected one of {MALT_SCRIPTED_KWARGS}")
+        if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0.0 <= value <= 1.0:
+            raise MaltError(f"policy_kwargs.{key} must be a probability in [0, 1], got {value!r}")
 
 
 # -- worker pool (Ray actors, or in-process) -------------------------------------------------
@@ -387,6 +402,7 @@ class MaltSampler:
     def __init__(self, cfg: MaltConfig):
         self.cfg = cfg
         self.branching = cfg.level_branching()
+        check_policy_kwargs(cfg.policy, cfg.policy_kwargs)
         # every node episode has cfg.max_steps turns (the env's own budget)
         self.pool = _Pool(cfg.workers, cfg.env, {**cfg.env_kwargs, "max_steps": cfg.max_steps}, cfg.grade_cache)
 
@@ -448,7 +464,8 @@ class MaltSampler:
                                   "reset_options": node_reset_options(env_role, node_context(role, ancestors, instructions),
                                                                       parent.get("snapshot")),
                                   "seed": node_seed(seed, tree["tree_id"], node_id), "max_steps": cfg.max_steps,
-                                  "policy": policy_name if scripted else None, "policy_name": policy_name})
+                                  "policy": policy_name if scripted else None, "policy_name": policy_name,
+                                  "policy_kwargs": dict(cfg.policy_kwargs or {}) if scripted else {}})
                     where.append((k, node_id))
             if scripted:
                 results = _run_scripted_level(self.pool, specs)
