@@ -140,6 +140,9 @@ def gates_command(
                           fmt_ci(g.result.ci if g.result else None), str(g.result.n if g.result else 0),
                           _status_text(g.status))
         console.print(table)
+        for g in checked:
+            if g.status == "not measured" and g.reason:
+                console.print(f"not measured: {g.gate.metric}: {escape(g.reason)}")
         for note in run.notes:
             console.print(f"note: {escape(note)}")
         failed = [g.gate.metric for g in checked if not g.passed]

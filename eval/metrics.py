@@ -78,6 +78,13 @@ class MetricResult:
     def measured(self) -> bool:
         return self.value is not None and self.n > 0
 
+    def label_counts(self) -> dict[str, int] | None:
+        """Units per label for a labelled metric (``MetricSpec.labels``), else None."""
+        spec = METRICS.get(self.name)
+        if spec is None or not spec.labels:
+            return None
+        return {lab: int((self.detail.get(lab) or {}).get("n") or 0) for lab in spec.labels}
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "value": self.value,
@@ -97,6 +104,7 @@ class MetricSpec:
     higher_is_better: bool | None  # None: neither direction is "better" (descriptive metric)
     definition: str  # one line, for tables
     unit: str = "rate"  # rate (a fraction in [0, 1]) | reward | ratio | divergence
+    labels: tuple[str, ...] = ()  # label classes whose unit counts are in ``detail[label]["n"]``
 
 
 def _not_measured(note: str, detail: dict[str, Any] | None = None) -> Measurement:
@@ -467,7 +475,8 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec("clippy_clean_rate", clippy_clean_rate, True, "compiles with 0 clippy warnings, where clippy ran"),
         MetricSpec("resolved_rate", resolved_rate, True, "solved, all families (review: correct verdict)"),
         MetricSpec("mean_reward", mean_reward, True, "mean episode reward", "reward"),
-        MetricSpec("delegation_accuracy", delegation_accuracy, True, "delegate-or-not matches the task label"),
+        MetricSpec("delegation_accuracy", delegation_accuracy, True, "delegate-or-not matches the task label",
+                   labels=("should_delegate", "should_not_delegate")),
         MetricSpec("plan_completeness", plan_completeness, True, "share of the task's sub-bugs the plan covers"),
         MetricSpec("plan_precision", plan_precision, True, "share of planned subtasks that were necessary"),
         MetricSpec("role_adherence_rate", role_adherence_rate, True, "turns without a role violation"),

@@ -178,7 +178,8 @@ def render_markdown(a: Analysis) -> str:
             out += [st.description, ""]
         out += [_md_table(["metric", "threshold", "value", f"{conf}% CI", "n", "result"],
                           [[g.gate.metric, g.gate.describe(), fmt_value(g.result), fmt_ci(g.result.ci if g.result else None),
-                            str(g.result.n if g.result else 0), g.status.upper()] for g in grs]), ""]
+                            str(g.result.n if g.result else 0),
+                            g.status.upper() + (f" ({g.reason})" if g.reason else "")] for g in grs]), ""]
     if s["reward"]:
         rw = s["reward"]
         out += ["## Reward", "", f"n={rw['n']}, mean {rw['mean']:.3f} (std {rw['std']:.3f}), min {rw['min']:.3f}, "

@@ -34,6 +34,7 @@ def test_metrics_and_gates_on_real_multi_role_episodes(envs_ledger_suite, tmp_pa
     oracle = [_play(suite[name], "oracle") for name in ("single_bug", "multi_bug", "review_buggy", "review_clean")]
     r = evaluate(oracle, resamples=100)
     assert (r["cargo_test_pass_rate"].value, r["cargo_test_pass_rate"].n) == (1.0, 2)
+    assert r["delegation_accuracy"].label_counts() == {"should_delegate": 1, "should_not_delegate": 1}
     assert (r["delegation_accuracy"].value, r["delegation_accuracy"].n) == (1.0, 2)
     assert r["plan_completeness"].value == 1.0 and r["plan_completeness"].n == 2
     assert r["no_conflict_rate"].value == 1.0 and r["no_conflict_rate"].n >= 2   # the multi_bug children
@@ -46,6 +47,13 @@ def test_metrics_and_gates_on_real_multi_role_episodes(envs_ledger_suite, tmp_pa
     assert (r["cargo_test_pass_rate"].value, r["cargo_test_pass_rate"].n) == (0.0, 2)
 
     runner = CliRunner()
+    # one episode per label is too little evidence for the seed gates (>= 2 per label) ...
+    few = runner.invoke(app, ["gates", str(_write(tmp_path / "few", oracle)), "--json"])
+    status = {g["metric"]: g["status"] for g in json.loads(few.stdout)["gates"]}
+    assert few.exit_code == 1 and status["delegation_accuracy"] == "not measured", few.output
+    assert status["review_bug_catch_rate"] == "not measured" and status["cargo_check_pass_rate"] == "pass"
+    # ... a second seed of each labelled task is enough
+    oracle += [_play(suite[name], "oracle", k=1) for name in ("single_bug", "multi_bug", "review_buggy")]
     ok = runner.invoke(app, ["gates", str(_write(tmp_path / "oracle", oracle)), "--stage", "grpo_to_production_multiagent"])
     assert ok.exit_code == 0, ok.output
     bad = runner.invoke(app, ["gates", str(_write(tmp_path / "noop", noop)), "--stage", "grpo_to_production_multiagent"])

@@ -142,6 +142,67 @@ def test_gates_file_validation(tmp_path):
         load_stage("nope")
 
 
+def test_one_label_class_is_not_evidence_for_delegation_accuracy(tmp_path):
+    """2 single_bug episodes score delegation_accuracy 1.0, but the seed gates need >= 2 episodes of
+    each label, so the gate is not measured (fails); with both classes present it passes."""
+    stage = load_stage("grpo_to_production_multiagent")
+    gate = next(g for g in stage.gates if g.metric == "delegation_accuracy")
+    assert gate.min_per_label == 2
+    one_class = evaluate([episode(i, "single_bug") for i in range(2)], ["delegation_accuracy"], resamples=50)
+    r = one_class["delegation_accuracy"]
+    assert r.value == 1.0 and r.label_counts() == {"should_delegate": 0, "should_not_delegate": 2}
+    res = check_gate(gate, r)
+    assert res.status == "not measured" and "should_delegate n=0" in res.reason
+    both = evaluate([episode(i, f) for i in range(2) for f in ("single_bug", "multi_bug")], ["delegation_accuracy"],
+                    resamples=50)
+    assert check_gate(gate, both["delegation_accuracy"]).status == "pass"
+    three_one = [episode(i, "single_bug") for i in range(3)] + [episode(9, "multi_bug")]
+    assert check_gate(gate, evaluate(three_one, ["delegation_accuracy"], resamples=50)["delegation_accuracy"]).status \
+        == "not measured"
+
+
+def test_review_gates_need_two_labelled_review_episodes(tmp_path):
+    stage = load_stage("grpo_to_production_multiagent")
+    gate = next(g for g in stage.gates if g.metric == "review_bug_catch_rate")
+    assert gate.min_n == 2
+    one = evaluate([episode(2, "review")], ["review_bug_catch_rate"], resamples=50)["review_bug_catch_rate"]
+    assert one.value == 1.0 and check_gate(gate, one).status == "not measured"
+    two = evaluate([episode(2, "review"), episode(5, "review")], ["review_bug_catch_rate"], resamples=50)
+    assert check_gate(gate, two["review_bug_catch_rate"]).status == "pass"
+
+
+def test_evidence_section_sets_floors_and_is_validated(tmp_path):
+    f = tmp_path / "gates.yaml"
+    f.write_text("evidence:\n  default: {min_n: 3}\n  delegation_accuracy: {min_per_label: 4}\n"
+                 "stages:\n  s:\n    gates:\n      cargo_check_pass_rate: 0.5\n"
+                 "      delegation_accuracy: {min: 0.5, min_per_label: 1, min_n: 10}\n")
+    check, deleg = load_stages(f)["s"].gates
+    assert (check.min_n, check.min_per_label) == (3, 0)
+    assert (deleg.min_n, deleg.min_per_label) == (10, 4)        # the stricter of gate and floor
+    assert "≥ 4 per label" in deleg.describe()
+    for text, msg in (("evidence:\n  cargo_check_pass_rate: {min_per_label: 2}\n", "labelled metrics only"),
+                      ("evidence:\n  default: {min_per_label: 2}\n", "unknown key"),
+                      ("evidence:\n  nope: {min_n: 2}\n", "unknown metric"),
+                      ("evidence:\n  default: {min_n: 0}\n", "min_n must be an integer >= 1"),
+                      ("evidence: 3\n", "'evidence' must be a mapping")):
+        f.write_text(text + "stages:\n  s:\n    gates:\n      cargo_check_pass_rate: 0.5\n")
+        with pytest.raises(ConfigError, match=msg):
+            load_stages(f)
+    f.write_text("stages:\n  s:\n    gates:\n      mean_reward: {min: 0.5, min_per_label: 2}\n")
+    with pytest.raises(ConfigError, match="labelled metrics only"):
+        load_stages(f)
+
+
+def test_gates_command_reports_one_class_run_as_not_measured(tmp_path):
+    run = write_run(tmp_path / "one", [episode(i, "single_bug") for i in range(2)])
+    r = CliRunner().invoke(app, ["gates", str(run), "--json"])
+    assert r.exit_code == 1
+    gates = {g["metric"]: g for g in json.loads(r.stdout)["gates"]}
+    assert gates["delegation_accuracy"]["value"] == 1.0
+    assert gates["delegation_accuracy"]["status"] == "not measured"
+    assert "min_per_label=2" in gates["delegation_accuracy"]["reason"]
+
+
 # -- commands --------------------------------------------------------------------------------
 
 def test_gates_command_passes_and_fails(tmp_path):
