@@ -3,7 +3,8 @@
 The two runs are resampled independently (they are separate samples of episodes); a difference
 whose interval excludes 0 is marked significant, and ``better`` names the run that is ahead on a
 significant difference (taking lower-is-better metrics into account). Output: ``report.md``,
-``summary.json`` (``a`` and ``b`` summaries, ``differences``, ``resolved_by_family``,
+``summary.json`` (``a`` and ``b`` summaries, ``differences``, ``resolved_by_family`` (per family:
+both rates, A − B with its interval, ``significant``),
 ``shared_instances``, ``matched_cost``: steps and wall time of A over B on the instance ids both
 runs played, paired by instance) and ``compare_metrics.png``.
 """
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from cargogym.eval.bootstrap import bootstrap_ci, difference_ci
-from cargogym.eval.metrics import METRICS, eligible, matched_cost_ratio
+from cargogym.eval.metrics import METRICS, eligible, group_episodes, matched_cost_ratio, resolved_rate
 from cargogym.eval.records import family_of
 from cargogym.eval.report import Analysis, _md_table, fmt, fmt_ci, write_json
 
@@ -42,14 +43,25 @@ def differences(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
     return rows
 
 
-def _family_rows(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
-    fa = {r["group"]: r for r in a.summary["resolved_by_family"]}
-    fb = {r["group"]: r for r in b.summary["resolved_by_family"]}
+def family_differences(a: Analysis, b: Analysis) -> list[dict[str, Any]]:
+    """Per family: resolved rate of A and B and the difference A − B with its bootstrap interval
+    (the same independent resampling as :func:`differences`)."""
+    cfg = a.cfg
+    ga = group_episodes(a.run.episodes, family_of, cfg.exclude_infra_errors)
+    gb = group_episodes(b.run.episodes, family_of, cfg.exclude_infra_errors)
     rows = []
-    for g in sorted(set(fa) | set(fb)):
-        va, vb = (fa.get(g) or {}).get("resolved_rate"), (fb.get(g) or {}).get("resolved_rate")
-        rows.append({"family": g, "a": va, "a_n": (fa.get(g) or {}).get("n", 0), "b": vb,
-                     "b_n": (fb.get(g) or {}).get("n", 0), "diff": None if va is None or vb is None else va - vb})
+    for g in sorted(set(ga) | set(gb)):
+        ma, mb = resolved_rate(ga.get(g, [])), resolved_rate(gb.get(g, []))
+        va = ma.sample.point() if ma.sample is not None else None
+        vb = mb.sample.point() if mb.sample is not None else None
+        diff, dci = None, None
+        if va is not None and vb is not None:
+            diff, dci = difference_ci(ma.sample, mb.sample, cfg.bootstrap_resamples, cfg.seed, cfg.confidence)
+        significant = dci is not None and (dci[0] > 0 or dci[1] < 0)
+        rows.append({"family": g, "a": va, "a_n": ma.n if va is not None else 0,
+                     "b": vb, "b_n": mb.n if vb is not None else 0,
+                     "diff": diff, "diff_ci95": list(dci) if dci else None, "significant": significant,
+                     "better": ("a" if diff > 0 else "b") if significant and diff is not None else None})
     return rows
 
 
@@ -77,7 +89,7 @@ def compare(a: Analysis, b: Analysis) -> dict[str, Any]:
         "shared_instances": len(ids_a & ids_b),
         "families": sorted({f for f in map(family_of, a.run.episodes + b.run.episodes) if f}),
         "differences": differences(a, b),
-        "resolved_by_family": _family_rows(a, b),
+        "resolved_by_family": family_differences(a, b),
         "matched_cost": matched_costs(a, b),
         "plots": [],
     }
@@ -109,9 +121,10 @@ def render_markdown(c: dict[str, Any], a: Analysis, b: Analysis) -> str:
         rows.append([r["metric"] + (" (↓)" if r["higher_is_better"] is False else ""), va, vb, d, fmt_ci(r["diff_ci95"]), better])
     out += [_md_table(["metric", la, lb, "A − B", f"{conf}% CI of A − B", "better"], rows), ""]
     if c["resolved_by_family"]:
-        out += ["## Resolved rate per family", "", _md_table(["family", la, lb, "A − B"], [
+        out += ["## Resolved rate per family", "", _md_table(["family", la, lb, "A − B", f"{conf}% CI of A − B"], [
             [r["family"], f"{fmt(r['a'])} (n={r['a_n']})", f"{fmt(r['b'])} (n={r['b_n']})",
-             "—" if r["diff"] is None else f"{r['diff']:+.3f}"] for r in c["resolved_by_family"]]), ""]
+             "—" if r["diff"] is None else f"{r['diff']:+.3f}{'*' if r['significant'] else ''}",
+             fmt_ci(r["diff_ci95"])] for r in c["resolved_by_family"]]), ""]
     mc = c["matched_cost"]
     if any(v["ratio_a_over_b"] is not None for v in mc.values()):
         out += ["## Cost on shared tasks", "",

@@ -527,12 +527,19 @@ def evaluate(episodes: Episodes, names: list[str] | None = None, resamples: int 
     }
 
 
-def group_resolved(episodes: Episodes, key: Callable[[dict[str, Any]], str | None], resamples: int = 1000,
-                   seed: int = 0, confidence: float = 0.95, exclude_infra_errors: bool = True) -> list[dict[str, Any]]:
-    """Resolved rate (see :func:`resolved_rate`) and mean reward per group (family, crate, ...)."""
+def group_episodes(episodes: Episodes, key: Callable[[dict[str, Any]], str | None],
+                   exclude_infra_errors: bool = True) -> dict[str, Episodes]:
+    """Eligible episodes by ``key`` (family, crate, ...); a missing key is ``(unknown)``."""
     groups: dict[str, Episodes] = defaultdict(list)
     for ep in eligible(episodes, exclude_infra_errors):
         groups[key(ep) or "(unknown)"].append(ep)
+    return dict(groups)
+
+
+def group_resolved(episodes: Episodes, key: Callable[[dict[str, Any]], str | None], resamples: int = 1000,
+                   seed: int = 0, confidence: float = 0.95, exclude_infra_errors: bool = True) -> list[dict[str, Any]]:
+    """Resolved rate (see :func:`resolved_rate`) and mean reward per group (family, crate, ...)."""
+    groups = group_episodes(episodes, key, exclude_infra_errors)
     rows = []
     for name in sorted(groups):
         r = finish("resolved_rate", resolved_rate(groups[name]), resamples, seed, confidence)

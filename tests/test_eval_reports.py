@@ -294,7 +294,32 @@ def test_eval_compares_two_runs(tmp_path):
     assert c["shared_instances"] == 12 and c["labels"] == ["a", "b"]
     assert c["matched_cost"]["steps"]["ratio_a_over_b"] == pytest.approx(1.0) and c["matched_cost"]["steps"]["n"] == 12
     assert (out / "compare_metrics.png").read_bytes()[:8] == PNG_MAGIC
+    fam = {row["family"]: row for row in c["resolved_by_family"]}
+    assert set(fam) == {"multi_bug", "single_bug", "review"}
+    for row in fam.values():   # A resolves 4/4 per family, B 2/4: difference +0.5 with an interval
+        assert (row["a"], row["b"], row["a_n"], row["b_n"]) == (1.0, 0.5, 4, 4)
+        assert row["diff"] == pytest.approx(0.5)
+        lo, hi = row["diff_ci95"]
+        assert 0.0 <= lo <= 0.5 <= hi <= 1.0 and row["significant"] == (lo > 0)
     md = (out / "report.md").read_text()
     assert "| cargo_check_pass_rate | 1.000 (n=8) | 0.500 (n=8) | +0.500* |" in md
+    assert "| family | a | b | A − B | 95% CI of A − B |" in md
+    assert f"| multi_bug | 1.000 (n=4) | 0.500 (n=4) | +0.500{'*' if fam['multi_bug']['significant'] else ''} | " \
+           f"[{fam['multi_bug']['diff_ci95'][0]:.3f}, {fam['multi_bug']['diff_ci95'][1]:.3f}] |" in md
     r = CliRunner().invoke(app, ["eval", str(a), str(b), str(a)])
     assert r.exit_code == 2
+
+
+def test_family_difference_interval_is_significant_with_enough_episodes(tmp_path):
+    from cargogym.eval.compare import family_differences
+    from cargogym.eval.report import analyze
+    from cargogym.eval.settings import EvalConfig
+
+    cfg = EvalConfig(bootstrap_resamples=400, plots=False)
+    good = analyze(load_run(write_run(tmp_path / "g", [episode(i, "single_bug") for i in range(40)])), cfg)
+    bad = analyze(load_run(write_run(tmp_path / "b", [episode(i, "single_bug", good=i % 5 == 0) for i in range(40)])), cfg)
+    (row,) = family_differences(good, bad)
+    assert row["diff"] == pytest.approx(0.8) and row["significant"] and row["better"] == "a"
+    assert 0.6 < row["diff_ci95"][0] < 0.8 < row["diff_ci95"][1] <= 1.0
+    (same,) = family_differences(good, good)
+    assert same["diff"] == 0.0 and not same["significant"]
