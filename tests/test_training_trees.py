@@ -122,3 +122,83 @@ def test_delegation_credit_flows_to_the_delegate_call():
     del traj["frames"][1]["reward"]                   # no per-frame reward: the role's reward
     assert delegation_credit(traj) == {2: 1.0, 5: 1.0}
     assert delegation_credit({"frames": [{"frame_id": 0, "parent_id": None, "role": "agent"}], "turns": []}) == {}
+
+
+def _delegating_tree(child_reward: float) -> dict:
+    """task → 2 generators (leaves, rewards 1 and 0); generator 1's episode delegated once:
+    turns 0 (read, root), 1 (delegate_subtask, root) → frame 1 (turn 2), then 3 (submit, root)."""
+    def turn(tid, frame, tool, cid):
+        return {"turn_id": tid, "frame_id": frame, "tool": tool, "prompt_ids": [1, 2, tid], "completion_ids": [cid],
+                "logprobs": None}
+
+    nodes = [make_node(0, -1, None, sample=False)]
+    turns = [turn(0, 0, "read_file", 30), turn(1, 0, "delegate_subtask", 31), turn(2, 1, "apply_patch", 32),
+             turn(3, 0, "submit", 33)]
+    delegation = {"reward": 1.0, "rewards_by_role": {"coder": 1.0},
+                  "frames": [{"frame_id": 0, "parent_id": None, "role": "coder", "parent_turn_id": None},
+                             {"frame_id": 1, "parent_id": 0, "role": "coder", "parent_turn_id": 1,
+                              "reward": child_reward}],
+                  "turns": [{k: t[k] for k in ("turn_id", "frame_id", "tool")} for t in turns]}
+    nodes.append(make_node(1, 0, "generator", reward=1.0, turns=turns, delegation=delegation))
+    nodes.append(make_node(2, 0, "generator", reward=0.0, turns=[turn(0, 0, "submit", 40)]))
+    return {"tree_id": "d", "instance_id": "task-d", "nodes": nodes}
+
+
+def test_grpo_samples_credit_a_failed_delegation_negatively():
+    tv = assign_values([_delegating_tree(child_reward=0.0)])
+    adv = {(s["node_id"], s["turn"]): s["advantage"] for s in grpo_samples(tv)}
+    node_adv = tv.trees[0]["nodes"][1]["advantage"]
+    assert node_adv > 0                                             # the node succeeded against its sibling
+    assert adv[(1, 0)] == adv[(1, 3)] == pytest.approx(node_adv)    # its own turns keep the node's advantage
+    # the delegate call and the child frame's turn: the failed frame's value (0) against the
+    # sibling group (mean 0.5, std 0.707) → the same magnitude as the failing sibling, negative
+    assert adv[(1, 1)] < 0 and adv[(1, 2)] < 0
+    assert adv[(1, 1)] == pytest.approx(tv.trees[0]["nodes"][2]["advantage"])
+    assert adv[(2, 0)] < 0
+    # a successful delegation is credited like the node
+    tv = assign_values([_delegating_tree(child_reward=1.0)])
+    adv = {(s["node_id"], s["turn"]): s["advantage"] for s in grpo_samples(tv)}
+    assert adv[(1, 1)] == pytest.approx(adv[(1, 0)]) and adv[(1, 2)] > 0
+    # dr_grpo: plain difference to the group mean
+    tv = assign_values([_delegating_tree(child_reward=0.0)], scale="dr_grpo")
+    adv = {(s["node_id"], s["turn"]): s["advantage"] for s in grpo_samples(tv)}
+    assert adv[(1, 0)] == pytest.approx(0.5) and adv[(1, 1)] == pytest.approx(-0.5)
+
+
+def test_delegation_credit_in_a_tied_group_is_the_plain_difference():
+    t = _delegating_tree(child_reward=0.0)
+    t["nodes"][2]["reward"] = 1.0                                   # both generators score 1: no spread
+    tv = assign_values([t])
+    samples = grpo_samples(tv)
+    # the node's own turns carry no signal (skipped); the failed delegation still does, bounded
+    assert sorted((s["node_id"], s["turn"], s["advantage"]) for s in samples) == [(1, 1, -1.0), (1, 2, -1.0)]
+
+
+def test_grpo_samples_retokenize_scripted_turns():
+    from cargogym.harmony.render import ASSISTANT_TOKEN, RETURN, START, decode
+
+    tools = [{"name": "submit", "description": "Submit.", "parameters": {"type": "object", "properties": {}}}]
+
+    def node(nid, reward, answer):
+        msgs = [{"role": "system", "content": "sys"}, {"role": "user", "content": "fix it"},
+                {"role": "assistant", "channel": "commentary", "recipient": "functions.submit", "content": "{}"},
+                {"role": "tool", "name": "functions.submit", "content": "submitted"},
+                {"role": "assistant", "channel": "final", "content": answer}]
+        return make_node(nid, 0, "generator", reward=reward, messages=msgs, prompt_len=2, tools=tools,
+                         turns=[{"tool": "submit", "turn_id": 0, "frame_id": 0}, {"final": answer, "turn_id": 1,
+                                                                                 "frame_id": 0}])
+
+    tree = {"tree_id": "s", "instance_id": "task-s",
+            "nodes": [make_node(0, -1, None, sample=False), node(1, 1.0, "fixed"), node(2, 0.0, "gave up")]}
+    tv = assign_values([tree])
+    assert grpo_samples(tv) == []                                   # no token ids: nothing without retokenize
+    samples = grpo_samples(tv, retokenize=True)
+    assert [(s["node_id"], s["turn"]) for s in samples] == [(1, 0), (1, 1), (2, 0), (2, 1)]
+    for s in samples:
+        assert s["prompt_ids"][-2:] == [START, ASSISTANT_TOKEN] and "old_logprobs" not in s
+    first, last = samples[0], samples[1]
+    assert "submitted" in decode(last["prompt_ids"]) and "submitted" not in decode(last["completion_ids"])
+    assert decode(first["completion_ids"]) == " to=functions.submit<|channel|>commentary<|message|>{}<|call|>"
+    assert decode(last["completion_ids"]) == "<|channel|>final<|message|>fixed<|return|>"
+    assert last["completion_ids"][-1] == RETURN
+    assert last["prompt_ids"][:len(first["prompt_ids"]) - 2] == first["prompt_ids"][:-2]

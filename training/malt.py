@@ -392,7 +392,7 @@ def _merge_turns(generated: list[dict[str, Any]] | None, record: dict[str, Any])
                     "logprobs": g.get("logprobs") or t.get("logprobs"), "tool": t.get("tool"),
                     "arguments": t.get("arguments"), "final": t.get("final"),
                     "observation": (t.get("observation") or "")[:4000], "error": t.get("error"),
-                    "frame_id": t.get("frame_id"), "role": t.get("role")})
+                    "turn_id": t.get("turn_id", i), "frame_id": t.get("frame_id"), "role": t.get("role")})
     return out
 
 

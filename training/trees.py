@@ -14,7 +14,8 @@ is one role's episode segment in the env, started from its parent's saved worksp
                 "messages": [...],                 # the node's conversation at its end (message dicts)
                 "tools": [...],                    # tool definitions the node was offered
                 "prompt_len": int,                 # messages[:prompt_len] is what the role was given
-                "turns": [{"prompt_ids", "completion_ids", "logprobs", "tool", "observation"}],
+                "turns": [{"prompt_ids", "completion_ids", "logprobs", "tool", "observation",
+                           "turn_id", "frame_id", "role", ...}],
                 "output": str | None,              # what the node hands to its children (diff / critique)
                 "snapshot": {path: text} | None,   # workspace files changed vs the broken start
                 "delegation": {...} | None,        # the episode's frames/turns when it delegated
@@ -25,7 +26,8 @@ Value flow: :func:`tree_forest` lays many trees out as one :class:`~cargogym.tra
 ``value`` / ``advantage`` back into the nodes. Only leaves' rewards enter value iteration (the
 paper's rule); a generator's own grade stays informational.
 Exports: :func:`sft_sets` (per role, nodes with V > threshold), :func:`dpo_pairs` (per role,
-sibling pairs V+ vs V−), :func:`grpo_samples` (one sample per generated turn, the node's advantage).
+sibling pairs V+ vs V−), :func:`grpo_samples` (one sample per generated turn: the node's advantage,
+or a delegated frame's credit on the turns that delegation covers).
 """
 
 from __future__ import annotations
@@ -119,6 +121,10 @@ class TreeValues:
     advantages: np.ndarray
     offsets: np.ndarray
     trees: list[dict[str, Any]] = field(repr=False, default_factory=list)
+    op: str = "mean"                # how the values were computed (delegation credit uses the same)
+    temperature: float = 1.0
+    scale: str = "grpo"             # how the advantages were scaled
+    eps: float = 1e-4
 
     def node(self, index: int) -> dict[str, Any]:
         k = int(np.searchsorted(self.offsets, index, side="right") - 1)
@@ -174,7 +180,7 @@ def assign_values(trees: Sequence[dict[str, Any]], op: str = "mean", temperature
             n["value"] = None if np.isnan(v) else float(v)
             n["advantage"] = float(adv[i])
             i += 1
-    return TreeValues(forest, values, adv, offsets, trees)
+    return TreeValues(forest, values, adv, offsets, trees, op, temperature, scale, eps)
 
 
 # -- exports ---------------------------------------------------------------------------------
@@ -227,34 +233,131 @@ def tree_offset(tv: TreeValues, index: int) -> int:
     return int(tv.offsets[int(np.searchsorted(tv.offsets, index, side="right") - 1)])
 
 
-def grpo_samples(tv: TreeValues, roles: Sequence[str] | None = None, skip_zero: bool = True) -> list[dict[str, Any]]:
-    """One GRPO sample per generated turn of every sample node: the node's advantage on its tokens.
+def grpo_samples(tv: TreeValues, roles: Sequence[str] | None = None, skip_zero: bool = True,
+                 retokenize: bool = False) -> list[dict[str, Any]]:
+    """One GRPO sample per generated turn of every sample node.
 
-    Samples are dicts ``{prompt_ids, completion_ids, advantage, old_logprobs, env_mask?, ...ids}``
-    (:func:`cargogym.training.grpo.samples_from_records` turns them into ``GRPOSample``).
-    Nodes with zero advantage (all siblings equal) carry no signal and are skipped by default.
+    Samples are dicts ``{prompt_ids, completion_ids, advantage, old_logprobs?, ...ids, turn}``
+    (:func:`cargogym.training.grpo.samples_from_records` turns them into ``GRPOSample``). Each turn
+    is its own sample whose completion is exactly what the policy generated in that turn, so no
+    environment token (tool output) is ever in a completion: tool results only appear in the
+    prompts of later turns. No ``env_mask`` is needed or written.
+
+    Advantage of a turn (:func:`turn_advantages`): the node's sibling-group advantage, except in a
+    node whose episode delegated (``node["delegation"]``): a ``delegate_subtask`` call and every
+    turn played inside the child frame it started get the child frame's value (from
+    :func:`delegation_values`) centred — and, for ``grpo``, scaled — by the statistics of the
+    node's own sibling group (:func:`~cargogym.training.advantages.relative_advantage`). The
+    sibling group is the baseline for anything done from this starting state, so a delegation
+    whose frame failed gets a negative advantage even inside a node that succeeded overall.
+    ``skip_zero`` drops turns whose advantage is 0 (no signal, e.g. all siblings scored the same).
+
+    ``retokenize``: a node none of whose turns carries token ids (scripted or API policies) gets
+    its turns rebuilt from its stored conversation with the Harmony training renderer
+    (:func:`turns_from_messages`); those samples have no ``old_logprobs``, so the GRPO ratio is
+    taken against the policy being trained (:class:`~cargogym.training.grpo.GRPOUpdater`).
     """
+    from cargogym.training.advantages import group_stats
+
     out = []
     sample = tv.forest.sample_mask()
+    mean, std, size = group_stats(tv.values, group_ids(tv.forest))
     for i in np.flatnonzero(sample):
         node = tv.node(int(i))
         if roles is not None and node.get("role") not in roles:
             continue
-        adv = float(tv.advantages[i])
-        if skip_zero and adv == 0.0:
+        turns = node.get("turns") or []
+        if retokenize and not any(t.get("completion_ids") and t.get("prompt_ids") for t in turns):
+            turns = turns_from_messages(node.get("messages") or [], node.get("prompt_len", 0),
+                                        node.get("tools") or [], turns)
+        if not turns:
             continue
+        advs = turn_advantages(node, turns, float(tv.advantages[i]), (mean[i], std[i], int(size[i])), tv)
         tree = tv.trees[int(np.searchsorted(tv.offsets, i, side="right") - 1)]
-        for t, turn in enumerate(node.get("turns") or []):
+        for t, (turn, adv) in enumerate(zip(turns, advs)):
             if not turn.get("completion_ids") or not turn.get("prompt_ids"):
+                continue
+            if skip_zero and adv == 0.0:
                 continue
             rec = {**_ident(tree, node), "turn": t, "advantage": adv, "prompt_ids": turn["prompt_ids"],
                    "completion_ids": turn["completion_ids"]}
             lp = turn.get("logprobs")
             if lp and len(lp) == len(turn["completion_ids"]):
                 rec["old_logprobs"] = lp
-            if turn.get("env_mask"):
-                rec["env_mask"] = turn["env_mask"]
             out.append(rec)
+    return out
+
+
+def turn_advantages(node: dict[str, Any], turns: Sequence[dict[str, Any]], node_advantage: float,
+                    group: tuple[float, float, int], tv: TreeValues) -> list[float]:
+    """Per turn of ``node``: ``node_advantage``, or, for a delegate call / a delegated frame's turn,
+    that frame's value against the node's sibling ``group`` ``(mean, std, size)`` (see
+    :func:`grpo_samples`). Turns are matched to the episode record by ``turn_id`` (else position)."""
+    from cargogym.training.advantages import relative_advantage
+
+    delegation = node.get("delegation") or {}
+    if not delegation.get("frames"):
+        return [node_advantage] * len(turns)
+    frame_values, call_values = delegation_values(delegation, tv.op, tv.temperature)
+    roots = {f["frame_id"] for f in delegation["frames"] if f.get("parent_id") is None}
+    record_turns = delegation.get("turns") or []
+    mean, std, size = group
+    out = []
+    for k, turn in enumerate(turns):
+        tid = turn.get("turn_id", k)
+        rec = next((r for r in record_turns if r.get("turn_id") == tid), {})
+        frame = turn.get("frame_id", rec.get("frame_id"))
+        if tid in call_values:
+            value = call_values[tid]
+        elif frame is not None and frame not in roots and frame in frame_values:
+            value = frame_values[frame]
+        else:
+            out.append(node_advantage)
+            continue
+        out.append(relative_advantage(value, mean, std, size, tv.scale, tv.eps))
+    return out
+
+
+def turns_from_messages(messages: Sequence[dict[str, Any]], prompt_len: int, tools: Sequence[dict[str, Any]],
+                        turns: Sequence[dict[str, Any]] = ()) -> list[dict[str, Any]]:
+    """A node's generated turns re-tokenised from its conversation with the Harmony training
+    renderer (:func:`cargogym.harmony.render.render_training`).
+
+    Every maximal run of assistant messages after ``messages[:prompt_len]`` is one turn:
+    ``prompt_ids`` = the conversation before it + ``<|start|>assistant``, ``completion_ids`` = the
+    tokens the model generates for it (ending with ``<|call|>``, ``<|end|>`` or ``<|return|>``). The
+    k-th run takes ``turn_id`` / ``frame_id`` from the k-th recorded turn when ``turns`` (the
+    node's record turns) has one per run. No log-probs. Runs whose rendering is not a prefix
+    extension of the conversation before them are left out.
+    """
+    from cargogym.harmony.render import ASSISTANT_TOKEN, START, render_training
+
+    runs = []
+    i = max(int(prompt_len), 0)
+    while i < len(messages):
+        if messages[i].get("role") != "assistant":
+            i += 1
+            continue
+        j = i
+        while j < len(messages) and messages[j].get("role") == "assistant":
+            j += 1
+        runs.append((i, j))
+        i = j
+    same = len(turns) == len(runs)
+    out = []
+    for k, (a, b) in enumerate(runs):
+        if a == 0:
+            continue
+        before = render_training(messages[:a], tools)[0]
+        full = render_training(messages[:b], tools)[0]
+        n = len(before)
+        if full[:n] != before or full[n:n + 2] != [START, ASSISTANT_TOKEN] or len(full) <= n + 2:
+            continue
+        turn: dict[str, Any] = {"prompt_ids": before + [START, ASSISTANT_TOKEN], "completion_ids": full[n + 2:],
+                                "logprobs": None, "retokenized": True}
+        if same:
+            turn.update(turn_id=turns[k].get("turn_id", k), frame_id=turns[k].get("frame_id"))
+        out.append(turn)
     return out
 
 
@@ -302,13 +405,22 @@ def delegation_forest(trajectory: dict[str, Any]) -> tuple[Forest, list[tuple[st
     return forest, keys
 
 
-def delegation_credit(trajectory: dict[str, Any], op: str = "mean") -> dict[int, float]:
-    """``turn_id → value`` of each delegate tool call (the value of the child frame it started)."""
+def delegation_values(trajectory: dict[str, Any], op: str = "mean",
+                      temperature: float = 1.0) -> tuple[dict[int, float], dict[int, float]]:
+    """``({frame_id: value}, {turn_id: value})`` over :func:`delegation_forest`: each frame's
+    value, and each delegate tool call's (the value of the child frame it started)."""
     forest, keys = delegation_forest(trajectory)
     if not keys:
-        return {}
-    v = value_iteration(forest, op)
-    return {k[1]: float(v[i]) for i, k in enumerate(keys) if k[0] == "turn" and not np.isnan(v[i])}
+        return {}, {}
+    v = value_iteration(forest, op, temperature)
+    frames = {k[1]: float(v[i]) for i, k in enumerate(keys) if k[0] == "frame" and not np.isnan(v[i])}
+    calls = {k[1]: float(v[i]) for i, k in enumerate(keys) if k[0] == "turn" and not np.isnan(v[i])}
+    return frames, calls
+
+
+def delegation_credit(trajectory: dict[str, Any], op: str = "mean") -> dict[int, float]:
+    """``turn_id → value`` of each delegate tool call (the value of the child frame it started)."""
+    return delegation_values(trajectory, op)[1]
 
 
 def summarize(trees: Sequence[dict[str, Any]], threshold: float = 0.5) -> dict[str, Any]:
