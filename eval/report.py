@@ -106,7 +106,7 @@ def analyze(run: Run, cfg: EvalConfig, stages: dict[str, Stage] | None = None) -
         "resolved_by_crate": group_resolved(eps, crate_of, exclude_infra_errors=cfg.exclude_infra_errors, **kw),
         "routing": routing.summary(rdata) if rdata is not None else None,
         "learning_curve": None if lc is None else {
-            "points": len(lc.steps), "first_step": lc.steps[0], "last_step": lc.steps[-1],
+            "source": lc.source, "points": len(lc.steps), "first_step": lc.steps[0], "last_step": lc.steps[-1],
             "first_mean_reward": lc.mean_reward[0], "last_mean_reward": lc.mean_reward[-1],
             "best_mean_reward": max(lc.mean_reward)},
         "trees": run.n_trees,
@@ -202,7 +202,7 @@ def render_markdown(a: Analysis) -> str:
                               [[k.replace("|", " vs "), fmt(v)] for k, v in rt["pairwise_divergence"].items()]), ""]
     if s["learning_curve"]:
         lc = s["learning_curve"]
-        out += ["## Learning curve", "", f"{lc['points']} points, step {lc['first_step']:g} → {lc['last_step']:g}; "
+        out += ["## Learning curve", "", f"From `{lc['source']}`: {lc['points']} points, step {lc['first_step']:g} → {lc['last_step']:g}; "
                 f"mean reward {lc['first_mean_reward']:.3f} → {lc['last_mean_reward']:.3f} (best {lc['best_mean_reward']:.3f}).", ""]
     if s["trees"] is not None:
         out += [f"MALT trees recorded: {s['trees']}.", ""]

@@ -5,6 +5,9 @@ Layout::
     RUN_DIR/trajectories.jsonl   episode records, one JSON object per line (docs/CONTRACTS.md)
     RUN_DIR/learning_curve.json  optional: {"steps": [...], "mean_reward": [...]}
                                  or [{"step": s, "mean_reward": r}, ...]
+    RUN_DIR/**/curve.json        used when learning_curve.json is absent: what ``cargogym train
+                                 learn`` / GRPO write, {"curve": [{"iteration": i, "mean_reward": r}, ...]}
+                                 (the shallowest one; ties by path order)
     RUN_DIR/trees.jsonl          optional: MALT trees (only counted here)
     RUN_DIR/run.json             optional metadata (policy, env, config, ...)
 
@@ -28,6 +31,7 @@ from cargogym.errors import CargogymError
 
 TRAJECTORIES = "trajectories.jsonl"
 LEARNING_CURVE = "learning_curve.json"
+TRAINING_CURVE = "curve.json"
 TREES = "trees.jsonl"
 RUN_META = "run.json"
 
@@ -40,6 +44,7 @@ class EvalInputError(CargogymError):
 class LearningCurve:
     steps: list[float]
     mean_reward: list[float]
+    source: str = ""   # the file it came from, relative to the run directory
 
 
 @dataclass
@@ -108,11 +113,16 @@ def _finite(x: Any) -> bool:
 
 
 def parse_learning_curve(data: Any) -> LearningCurve:
-    """Either ``{"steps": [...], "mean_reward": [...]}`` or a list of ``{"step", "mean_reward"}``.
+    """``{"steps": [...], "mean_reward": [...]}``, a list of ``{"step"|"iteration", "mean_reward"}``,
+    or the training format ``{"curve": [that list]}``.
 
     Points with a non-numeric step or reward are dropped; ValueError when nothing usable is left.
     """
     pairs: list[tuple[float, float]] = []
+    if isinstance(data, dict) and "curve" in data and "steps" not in data:
+        data = data["curve"]
+        if not isinstance(data, list):
+            raise ValueError('expected "curve" to be a list of points')
     if isinstance(data, dict):
         steps, rewards = data.get("steps"), data.get("mean_reward")
         if not isinstance(steps, list) or not isinstance(rewards, list):
@@ -122,14 +132,27 @@ def parse_learning_curve(data: Any) -> LearningCurve:
         pairs = [(s, r) for s, r in zip(steps, rewards) if _finite(s) and _finite(r)]
     elif isinstance(data, list):
         for p in data:
-            if isinstance(p, dict) and _finite(p.get("step")) and _finite(p.get("mean_reward")):
-                pairs.append((p["step"], p["mean_reward"]))
+            if not isinstance(p, dict):
+                continue
+            step = p.get("step", p.get("iteration"))
+            if _finite(step) and _finite(p.get("mean_reward")):
+                pairs.append((step, p["mean_reward"]))
     else:
         raise ValueError("expected an object or a list")
     if not pairs:
         raise ValueError("no usable (step, mean_reward) points")
     pairs.sort(key=lambda p: p[0])
     return LearningCurve([float(s) for s, _ in pairs], [float(r) for _, r in pairs])
+
+
+def find_learning_curves(run_dir: Path) -> list[Path]:
+    """Candidate curve files: ``RUN_DIR/learning_curve.json`` if present, else every
+    ``RUN_DIR/**/curve.json``, shallowest first (ties by path)."""
+    top = run_dir / LEARNING_CURVE
+    if top.is_file():
+        return [top]
+    found = [p for p in run_dir.rglob(TRAINING_CURVE) if p.is_file()]
+    return sorted(found, key=lambda p: (len(p.relative_to(run_dir).parts), str(p)))
 
 
 def load_run(path: str | Path) -> Run:
@@ -169,12 +192,16 @@ def load_run(path: str | Path) -> Run:
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as e:
             run.notes.append(f"{RUN_META} unreadable ({e.__class__.__name__}); ignored")
 
-    lc_path = run_dir / LEARNING_CURVE
-    if lc_path.is_file():
+    curves = find_learning_curves(run_dir)
+    if curves:
+        lc_path, rel = curves[0], str(curves[0].relative_to(run_dir))
         try:
             run.learning_curve = parse_learning_curve(json.loads(lc_path.read_text(encoding="utf-8")))
+            run.learning_curve.source = rel
         except (OSError, json.JSONDecodeError, UnicodeDecodeError, ValueError) as e:
-            run.notes.append(f"{LEARNING_CURVE} unusable ({e}); no learning curve")
+            run.notes.append(f"{rel} unusable ({e}); no learning curve")
+        if len(curves) > 1:
+            run.notes.append(f"{len(curves)} curve.json files under the run; the learning curve is {rel}")
 
     trees_path = run_dir / TREES
     if trees_path.is_file():

@@ -97,6 +97,36 @@ def test_load_run_bad_inputs(tmp_path):
     assert run.learning_curve is None and any("learning_curve.json" in n for n in run.notes)
 
 
+def test_learning_curve_found_in_training_output(tmp_path):
+    """No learning_curve.json: the shallowest RUN_DIR/**/curve.json (what training writes) is used;
+    learning_curve.json at the top wins when both exist."""
+    run_dir = write_run(tmp_path / "r", [episode(0)])
+    learn = {"curve": [{"iteration": 1, "mean_reward": 0.5, "loss": 0.1}, {"iteration": 0, "mean_reward": 0.25},
+                       {"iteration": 2, "mean_reward": None}], "reached": False}
+    (run_dir / "learn").mkdir()
+    (run_dir / "learn" / "curve.json").write_text(json.dumps(learn))
+    (run_dir / "learn" / "deeper").mkdir()
+    (run_dir / "learn" / "deeper" / "curve.json").write_text(json.dumps({"curve": [{"iteration": 0, "mean_reward": 9}]}))
+    run = load_run(run_dir)
+    assert run.learning_curve.steps == [0.0, 1.0] and run.learning_curve.mean_reward == [0.25, 0.5]
+    assert run.learning_curve.source == "learn/curve.json"
+    assert any("2 curve.json files" in n for n in run.notes)
+    r = CliRunner().invoke(app, ["eval", str(run_dir), "--set", "bootstrap_resamples=50"])
+    assert r.exit_code == 0, r.output
+    summary = json.loads((run_dir / "eval" / "summary.json").read_text())
+    assert summary["learning_curve"]["source"] == "learn/curve.json" and summary["learning_curve"]["points"] == 2
+    assert "learning_curve.png" in summary["plots"]
+    assert "From `learn/curve.json`: 2 points" in (run_dir / "eval" / "report.md").read_text()
+
+    (run_dir / "learning_curve.json").write_text(json.dumps({"steps": [0, 1, 2], "mean_reward": [0, 0, 1]}))
+    run = load_run(run_dir)
+    assert run.learning_curve.source == "learning_curve.json" and len(run.learning_curve.steps) == 3
+    (run_dir / "learning_curve.json").unlink()
+    (run_dir / "learn" / "curve.json").write_text('{"curve": 3}')
+    run = load_run(run_dir)
+    assert run.learning_curve is None and any("learn/curve.json unusable" in n for n in run.notes)
+
+
 # -- gates -----------------------------------------------------------------------------------
 
 def test_seed_stage_has_the_issue_thresholds():
