@@ -3,15 +3,22 @@
 - ``HFPolicy.from_config("configs/policies/tiny-gpt-oss.yaml")`` builds a tiny randomly initialised
   GPT-OSS of the real architecture (experts with top-k routing, attention sinks, sliding window)
   for CPU tests and the demo.
-- ``HFPolicy.from_pretrained(path)`` loads a local checkpoint; gpt-oss-20b's MXFP4 weights are
-  dequantised to bf16 on GPU (``Mxfp4Config(dequantize=True)``).
+- ``HFPolicy.from_pretrained(path)`` (``make_policy("hf:PATH")``) loads a local checkpoint; when
+  the checkpoint's config says ``quantization_config.quant_method == "mxfp4"`` (gpt-oss-20b) the
+  weights are dequantised to bf16 (``Mxfp4Config(dequantize=True)``); other checkpoints load as saved.
 
 Prompts are rendered with openai-harmony (``cargogym.harmony.render.render_prompt``) so the token
 ids are exactly what gpt-oss-20b sees. ``generate`` samples a batch with left padding and returns,
 per conversation, the completion token ids as produced (never re-rendered: GRPO needs the same
 ids), their log-probabilities under the model at temperature 1, and — when ``record_router`` is on
-— per-layer expert counts over the completion tokens (forward hooks on the MoE routers), which
-eval/ reports as expert load per role.
+— per-layer expert counts over the completion tokens, which eval/ reports as expert load per role.
+
+Router decisions are read with forward hooks on the ``*TopKRouter`` modules, not with
+``output_router_logits``: ``generate`` does not return router logits (they exist per forward
+call, for the auxiliary loss), and counting from logits would re-derive the top-k the router
+already took. A hook sees every forward of cached generation — the prefill, then one call per
+decoded token — and its output holds the expert indices actually used, so each completion
+token's routing is counted exactly (see ``_router_counts``).
 """
 
 from __future__ import annotations
@@ -48,6 +55,33 @@ def build_tiny_gpt_oss(config_path: str | Path = DEFAULT_TINY_CONFIG, seed: int 
     return model.to(dtype).eval()
 
 
+def quant_method(config: Any) -> str | None:
+    """``quantization_config.quant_method`` of a transformers config (object or dict), or None."""
+    q = config.get("quantization_config") if isinstance(config, dict) else getattr(config, "quantization_config", None)
+    if q is None:
+        return None
+    method = q.get("quant_method") if isinstance(q, dict) else getattr(q, "quant_method", None)
+    return str(getattr(method, "value", method)).lower() if method is not None else None
+
+
+def load_kwargs(config: Any, dtype: str = "bfloat16", dequantize_mxfp4: bool = True, cuda: bool = False) -> dict[str, Any]:
+    """``from_pretrained`` keyword arguments for a checkpoint with ``config``: its dtype, local files
+    only, ``Mxfp4Config(dequantize=True)`` only for an MXFP4 checkpoint, ``device_map="auto"`` on GPU."""
+    import torch
+    import transformers
+    from packaging.version import Version
+
+    dtype_key = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+    kw: dict[str, Any] = {dtype_key: getattr(torch, dtype), "local_files_only": True}
+    if dequantize_mxfp4 and quant_method(config) == "mxfp4":
+        from transformers import Mxfp4Config
+
+        kw["quantization_config"] = Mxfp4Config(dequantize=True)
+    if cuda:
+        kw["device_map"] = "auto"
+    return kw
+
+
 class HFPolicy:
     """Batched sampling from a transformers causal LM over Harmony-rendered prompts."""
 
@@ -77,18 +111,17 @@ class HFPolicy:
     def from_pretrained(cls, path: str | Path, dtype: str = "bfloat16", dequantize_mxfp4: bool = True, **kw) -> "HFPolicy":
         """Load a local checkpoint (e.g. gpt-oss-20b). Needs the weights on disk; no hub access."""
         import torch
-        from transformers import AutoModelForCausalLM
+        from transformers import AutoConfig, AutoModelForCausalLM
 
-        load_kw: dict[str, Any] = {"torch_dtype": getattr(torch, dtype), "local_files_only": True}
-        if dequantize_mxfp4:
-            try:
-                from transformers import Mxfp4Config
+        from cargogym.errors import CargogymError
 
-                load_kw["quantization_config"] = Mxfp4Config(dequantize=True)
-            except ImportError:  # older transformers
-                pass
-        if torch.cuda.is_available():
-            load_kw["device_map"] = "auto"
+        if not Path(path).is_dir():
+            raise CargogymError(f"hf:{path}: not a directory holding a transformers checkpoint (config.json + weights)")
+        try:
+            config = AutoConfig.from_pretrained(str(path), local_files_only=True)
+        except (OSError, ValueError) as e:
+            raise CargogymError(f"hf:{path}: cannot read the checkpoint's config: {e}") from e
+        load_kw = load_kwargs(config, dtype, dequantize_mxfp4, cuda=torch.cuda.is_available())
         model = AutoModelForCausalLM.from_pretrained(str(path), **load_kw).eval()
         return cls(model, name=kw.pop("name", f"hf:{Path(path).name}"), **kw)
 

@@ -64,3 +64,43 @@ def test_completion_parses_or_raises_typed_error(policy):
         assert parsed is not None
     except HarmonyParseError as e:
         assert str(e)
+
+
+def test_local_checkpoint_loads_by_name_and_generates_the_same(policy, tmp_path):
+    """``hf:DIR`` on a saved tiny GPT-OSS: no MXFP4 config is forced on a plain checkpoint, and the
+    reloaded model samples what the in-memory one samples (same seed), with router records."""
+    from cargogym.policies.registry import make_policy
+
+    policy.model.save_pretrained(tmp_path / "ckpt")
+    loaded = make_policy(f"hf:{tmp_path / 'ckpt'}", dtype="float32")
+    assert type(loaded.model).__name__ == "GptOssForCausalLM" and loaded.name == "hf:ckpt"
+    assert getattr(loaded.model.config, "quantization_config", None) is None
+    sampling = Sampling(max_new_tokens=8, seed=7)
+    (got,) = loaded.generate(CONVS[:1], sampling, tools=[TOOLS])
+    (want,) = policy.generate(CONVS[:1], sampling, tools=[TOOLS])
+    assert got.token_ids == want.token_ids
+    assert torch.allclose(torch.tensor(got.logprobs), torch.tensor(want.logprobs), atol=1e-4)
+    assert got.router == want.router and len(got.router) == loaded.model.config.num_hidden_layers
+
+
+def test_mxfp4_dequantisation_only_for_mxfp4_checkpoints():
+    from cargogym.policies.hf import load_kwargs, quant_method
+
+    mxfp4 = {"quantization_config": {"quant_method": "mxfp4", "modules_to_not_convert": ["router"]}}
+    kw = load_kwargs(mxfp4, dtype="bfloat16")
+    assert quant_method(mxfp4) == "mxfp4" and kw["quantization_config"].dequantize is True
+    for plain in ({}, {"quantization_config": None}, {"quantization_config": {"quant_method": "bitsandbytes"}}):
+        assert "quantization_config" not in load_kwargs(plain)
+    assert "quantization_config" not in load_kwargs(mxfp4, dequantize_mxfp4=False)
+    assert load_kwargs({}, cuda=True)["device_map"] == "auto" and "device_map" not in load_kwargs({})
+
+
+def test_missing_checkpoint_is_a_clear_error(tmp_path):
+    from cargogym.errors import CargogymError
+    from cargogym.policies.registry import make_policy
+
+    with pytest.raises(CargogymError, match="not a directory"):
+        make_policy(f"hf:{tmp_path / 'nope'}")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(CargogymError, match="config"):
+        make_policy(f"hf:{tmp_path / 'empty'}")
