@@ -6,7 +6,7 @@ from typing import Any
 
 from cargogym.envs import handlers, prompts
 from cargogym.envs.frames import Frame
-from cargogym.envs.roles import END, PlanError, parse_plan, parse_verdict
+from cargogym.envs.roles import END, PlanError, parse_plan, review_answer
 from cargogym.envs.rust_repo import Outcome, RustRepoEnv
 from cargogym.envs.tools import TOOL_ORDER
 
@@ -24,7 +24,8 @@ class MultiRoleRustEnv(RustRepoEnv):
     ``configs/multi_agent_roles.yaml``. Default: planner (no tools; its final message must be a
     JSON plan ``{"subtasks": [{"description", "files", "role"}], "order": [...]}``) → coder
     (apply_patch, run_tests, cargo_check, read/list/search, delegate_subtask, submit) → reviewer
-    (read-only; final message starting APPROVE or REQUEST_CHANGES) → tester (edits only test
+    (read-only; final message starting APPROVE or REQUEST_CHANGES followed by comments — a bare
+    verdict gets an error observation, not a violation, and the phase stays open) → tester (edits only test
     files, runs tests, submit). REQUEST_CHANGES, or red tests after the tester, send the episode
     back to the coder (a role is visited at most ``max_visits`` times). Review tasks start at the
     reviewer, whose verdict ends the episode. Each phase frame hears what the earlier phases said
@@ -93,10 +94,9 @@ class MultiRoleRustEnv(RustRepoEnv):
                 return self._error_outcome(f"{e}", tool=tool)
             return self._advance(frame, "done", text)
         if spec.output == "verdict":
-            verdict = parse_verdict(text)
-            if verdict is None:
-                return self._error_outcome("answer with a final message that starts with APPROVE or "
-                                           "REQUEST_CHANGES, followed by your comments", tool=tool)
+            verdict, problem = review_answer(text)
+            if verdict is None:   # no verdict or no comments: the phase stays open (not a violation)
+                return self._error_outcome(problem, tool=tool)
             self._review_verdict = verdict
             return self._advance(frame, verdict.lower(), text)
         table = self.roles_cfg.phases.transitions_by_family.get(self._task.family, {}).get(frame.role) \

@@ -1,7 +1,8 @@
 """Roles, their permissions and the multi-role phase machine (``configs/multi_agent_roles.yaml``).
 
-Pure helpers for role outputs live here too: :func:`parse_plan` (the planner's JSON plan) and
-:func:`parse_verdict` (a reviewer's APPROVE / REQUEST_CHANGES).
+Pure helpers for role outputs live here too: :func:`parse_plan` (the planner's JSON plan),
+:func:`parse_verdict` (a reviewer's APPROVE / REQUEST_CHANGES) and :func:`review_answer` (a
+verdict followed by comments, as the envs require).
 """
 
 from __future__ import annotations
@@ -168,6 +169,27 @@ def _load_phases(data: dict[str, Any], roles: dict[str, RoleSpec], src: str) -> 
 # ---------------------------------------------------------------------------------- role outputs
 
 from cargogym.rewards.grading import parse_verdict  # noqa: E402,F401  (one definition, re-exported)
+
+
+_VERDICT_WORD = re.compile(r"APPROVE|REQUEST[ _-]CHANGES", re.IGNORECASE)
+NO_VERDICT = ("answer with a final message that starts with APPROVE or REQUEST_CHANGES, "
+              "followed by your comments")
+
+
+def review_answer(text: str | None) -> tuple[str | None, str | None]:
+    """``(verdict, None)`` for a review answer that starts with APPROVE / REQUEST_CHANGES
+    (:func:`parse_verdict`) and goes on with comments (some letter or digit after the verdict
+    word); else ``(None, error)``, the error fit to show the reviewer."""
+    verdict = parse_verdict(text)
+    if verdict is None:
+        return None, NO_VERDICT
+    word = _VERDICT_WORD.search(text or "")     # the first one is the verdict parse_verdict read
+    rest = text[word.end():] if word else ""
+    if not re.search(r"[^\W_]", rest):
+        what = ("what you checked and why it is correct" if verdict == "APPROVE"
+                else "what must change and why (file, line, reason)")
+        return None, (f"{verdict} needs comments: answer again with {verdict} followed by {what}")
+    return verdict, None
 
 
 class PlanError(ValueError):

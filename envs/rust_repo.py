@@ -17,7 +17,7 @@ from cargogym.envs.actions import Action, parse_action
 from cargogym.envs.config import EnvConfig, load_env_config
 from cargogym.envs.frames import Frame, FrameStack, PathError, normalize_rel, similarity
 from cargogym.envs.handlers import ToolOutcome
-from cargogym.envs.roles import RolesConfig, load_roles, parse_verdict
+from cargogym.envs.roles import RolesConfig, load_roles, review_answer
 from cargogym.envs.spaces import UnicodeText
 from cargogym.envs.tools import TOOL_ORDER, TOOL_SPECS, ToolArgumentError, tool_definitions, validate_arguments
 from cargogym.errors import CargogymError
@@ -173,7 +173,8 @@ class RustRepoEnv(gym.Env):
     ``step_reward(turn)`` is added every step.
 
     **Episode end**: ``terminated`` when the root agent calls ``submit`` or answers on the final
-    channel (for review tasks, a message starting APPROVE or REQUEST_CHANGES); ``truncated`` when
+    channel (for review tasks, a message starting APPROVE or REQUEST_CHANGES followed by comments;
+    a bare verdict gets an error observation and the episode goes on); ``truncated`` when
     ``max_steps`` turns or ``token_budget`` tokens are used (graded too, with
     ``grade_on_truncation``). A step after the end returns an error observation.
 
@@ -533,11 +534,9 @@ class RustRepoEnv(gym.Env):
         """The root frame finished (``via`` = "final" or "submit"): grade and end the episode."""
         verdict = None
         if self._task.family == "review":
-            verdict = parse_verdict(text)
+            verdict, problem = review_answer(text)
             if verdict is None:
-                return self._error_outcome(
-                    "a review ends with a final message that starts with APPROVE or REQUEST_CHANGES "
-                    "followed by your comments", tool="submit" if via == "submit" else None)
+                return self._error_outcome(problem, tool="submit" if via == "submit" else None)
             self._review_verdict = verdict
         self._stack.close_active(text, via)
         self._finish_request = verdict or ""

@@ -163,7 +163,7 @@ class RandomPolicy(_FramePlanned):
         if not tools or self.rng.random() < 0.15:
             if "submit" in tools:
                 return call("submit", summary="random")
-            return final(self.rng.choice(["APPROVE", "REQUEST_CHANGES: random", "{}", ""]))
+            return final(self.rng.choice(["APPROVE: random", "REQUEST_CHANGES: random", "{}", ""]))
         tool = self.rng.choice(tools)
         files = list(env.task.files) or ["src/lib.rs"]
         if tool == "read_file":

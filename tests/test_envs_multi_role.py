@@ -79,7 +79,11 @@ def test_role_permissions_are_enforced(single):
     assert "the reviewer role may not use apply_patch" in obs and info["violation"]
     obs, *_, info = env.step(final("Looks fine to me"))
     assert "starts with APPROVE or REQUEST_CHANGES" in obs and info["role"] == "reviewer"
-    env.step(final("APPROVE"))
+    # a bare verdict is not an answer: error, not a violation, and the reviewer phase stays open
+    obs, *_, info = env.step(final("REQUEST_CHANGES"))
+    assert obs.startswith("error: REQUEST_CHANGES needs comments") and info["role"] == "reviewer"
+    assert not info["violation"] and u.trajectory()["review_verdict"] is None
+    env.step(final("APPROVE: nothing to object to."))
     assert u.active_role() == "tester"
     obs, *_, info = env.step(call("apply_patch", diff=task.patch))
     assert "your role may not edit src/money.rs" in obs and info["violation"] and not info["conflict"]
@@ -120,7 +124,9 @@ def test_review_task_goes_straight_to_the_reviewer(envs_ledger_suite):
     assert set(info["rewards_by_role"]) == {"reviewer"}
     env.reset(seed=0)
     obs, r, term, trunc, info = env.step(final("APPROVE"))
-    assert term and info["grading"]["resolution"] == "NO"
+    assert not term and obs.startswith("error: APPROVE needs comments") and info["role"] == "reviewer"
+    obs, r, term, trunc, info = env.step(final("APPROVE: the rounding change looks right."))
+    assert term and info["grading"]["resolution"] == "NO" and info["role_violations"] == 0
     env.close()
 
 

@@ -190,6 +190,14 @@ def test_parse_verdict_and_plan():
     assert parse_verdict("APPROVE\nlooks good") == "APPROVE"
     assert parse_verdict("**Request changes**: off by one") == "REQUEST_CHANGES"
     assert parse_verdict("I approve") is None and parse_verdict("") is None
+    from cargogym.envs.roles import review_answer
+
+    assert review_answer("APPROVE\nlooks good") == ("APPROVE", None)
+    assert review_answer("**Request changes**: off by one in src/a.rs:3") == ("REQUEST_CHANGES", None)
+    for bare in ("APPROVE", "  **APPROVE**.", "REQUEST_CHANGES:", "Request changes -- !"):
+        verdict, problem = review_answer(bare)
+        assert verdict is None and "needs comments" in problem, bare
+    assert review_answer("I approve")[1].startswith("answer with a final message that starts with APPROVE")
     plan = parse_plan('Plan:\n```json\n{"subtasks": [{"description": "fix rounding", "files": ["src/money.rs"]}]}\n```')
     assert plan == {"subtasks": [{"description": "fix rounding", "files": ["src/money.rs"], "role": "coder"}], "order": [0]}
     for text, fragment in [("no json here", "no JSON"), ('{"subtasks": []}', "non-empty"),

@@ -76,6 +76,11 @@ def test_oracle_gets_full_reward_and_noop_none(family, envs_ledger_suite):
     if task.family == "review":
         assert truncated and "APPROVE or REQUEST_CHANGES" in steps[0][0]
     assert sum(s[1] for s in steps) == 0.0 and info["reward_terms"] == {"resolved": 0.0}
+    if task.family == "review":  # a bare verdict is refused (comments are part of the answer); the episode goes on
+        verdict = "REQUEST_CHANGES" if task.review["label"] == "buggy" else "APPROVE"
+        obs, reward, terminated, truncated, info = play(env, [final(f"**{verdict}**.")], seed=1)[-1]
+        assert obs.startswith(f"error: {verdict} needs comments") and not (terminated or truncated)
+        assert not info["violation"] and env.unwrapped.trajectory()["review_verdict"] is None
     env.close()
 
 
