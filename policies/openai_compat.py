@@ -4,8 +4,14 @@ the production path; any OpenAI-compatible server works).
 Per request: a timeout, bounded retries with exponential backoff on connection errors, timeouts,
 HTTP 429 and 5xx (other 4xx fail at once), and a concurrency limit across the batch. Native tool
 calls come back as structured ``action`` dicts the env accepts; plain content becomes a Harmony
-final message. Token ids and logprobs are filled when the server returns them (vLLM: ``logprobs``
-with ``return_tokens_as_token_ids``); otherwise they are empty.
+final message.
+
+Token ids and logprobs: with ``logprobs=True`` (the default) each request asks for
+``"logprobs": true`` and vLLM's ``"return_tokens_as_token_ids": true``, so vLLM answers every
+sampled token as ``"token_id:<id>"`` with its log-probability, and the completion carries
+``token_ids`` + ``logprobs`` (what GRPO needs). A server that ignores the extra field answers
+tokens as text: the completion then has text only (empty ``token_ids`` / ``logprobs``), as with
+``logprobs=False``, which sends neither field.
 """
 
 from __future__ import annotations
@@ -68,7 +74,7 @@ def to_openai_tools(tools: list[dict[str, Any]] | None) -> list[dict[str, Any]] 
 class OpenAICompatiblePolicy:
     def __init__(self, base_url: str, model: str = "openai/gpt-oss-20b", api_key: str | None = None,
                  timeout: float = 120.0, max_retries: int = 3, backoff: float = 0.5, max_backoff: float = 8.0,
-                 concurrency: int = 8, name: str | None = None):
+                 concurrency: int = 8, name: str | None = None, logprobs: bool = True):
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key = api_key
@@ -78,6 +84,7 @@ class OpenAICompatiblePolicy:
         self.max_backoff = max_backoff
         self.concurrency = max(1, concurrency)
         self.name = name or f"openai:{model}"
+        self.logprobs = logprobs
         self.requests_sent = 0
 
     def generate(self, conversations, sampling: Sampling, tools=None) -> list[Completion]:
@@ -90,8 +97,10 @@ class OpenAICompatiblePolicy:
         body: dict[str, Any] = {
             "model": self.model, "messages": to_openai_messages(messages),
             "temperature": sampling.temperature, "top_p": sampling.top_p,
-            "max_tokens": sampling.max_new_tokens, "logprobs": True,
+            "max_tokens": sampling.max_new_tokens,
         }
+        if self.logprobs:  # vLLM: sampled tokens as "token_id:<id>" (ids, not text)
+            body.update(logprobs=True, return_tokens_as_token_ids=True)
         if sampling.seed is not None:
             body["seed"] = sampling.seed
         oa_tools = to_openai_tools(tools)
@@ -152,13 +161,24 @@ class OpenAICompatiblePolicy:
                           finish_reason=choice.get("finish_reason") or "stop")
 
 
+def parse_token_id(token: Any) -> int | None:
+    """``"token_id:123"`` (vLLM with ``return_tokens_as_token_ids``) → 123; anything else → None."""
+    if not isinstance(token, str) or not token.startswith("token_id:"):
+        return None
+    digits = token[len("token_id:"):]
+    return int(digits) if digits.isdigit() else None
+
+
 def _logprobs(choice: dict[str, Any]) -> tuple[list[int], list[float]]:
-    content = ((choice.get("logprobs") or {}).get("content")) or []
+    """Token ids and log-probs of a choice; both empty unless every token came back as an id."""
+    logprobs = choice.get("logprobs")
+    content = logprobs.get("content") if isinstance(logprobs, dict) else None
     ids, lps = [], []
-    for item in content:
-        tok = str(item.get("token", ""))
-        if not tok.startswith("token_id:"):
+    for item in content or []:
+        tid = parse_token_id(item.get("token")) if isinstance(item, dict) else None
+        lp = item.get("logprob") if isinstance(item, dict) else None
+        if tid is None or not isinstance(lp, (int, float)) or isinstance(lp, bool):
             return [], []
-        ids.append(int(tok.split(":", 1)[1]))
-        lps.append(float(item.get("logprob", 0.0)))
+        ids.append(tid)
+        lps.append(float(lp))
     return ids, lps

@@ -20,6 +20,7 @@ class _Server:
         self.active = 0
         self.max_active = 0
         self.bodies = []
+        self.times = []  # monotonic arrival time of each request
         self.lock = threading.Lock()
         server = self
 
@@ -32,6 +33,7 @@ class _Server:
                 with server.lock:
                     idx = server.count
                     server.count += 1
+                    server.times.append(time.monotonic())
                     server.active += 1
                     server.max_active = max(server.max_active, server.active)
                     server.bodies.append(body)
@@ -62,6 +64,21 @@ class _Server:
 def _content(text, ids=(1, 2)):
     return {"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop",
                          "logprobs": {"content": [{"token": f"token_id:{i}", "logprob": -0.5} for i in ids]}}]}
+
+
+def _vllm(body, text="done", ids=(200005, 17196, 200008, 13, 200002), lps=(-0.1, -1.25, -0.5, -2.0, -0.01)):
+    """A chat/completions answer in vLLM's shape: tokens are "token_id:<id>" only when the request
+    asked for ``return_tokens_as_token_ids``, else their text (as a server ignoring it answers)."""
+    if not body.get("logprobs"):
+        return {"choices": [{"index": 0, "message": {"role": "assistant", "content": text},
+                             "logprobs": None, "finish_reason": "stop"}]}
+    as_ids = bool(body.get("return_tokens_as_token_ids"))
+    content = [{"token": f"token_id:{i}" if as_ids else f"tok{i}", "logprob": lp,
+                "bytes": list(f"tok{i}".encode()), "top_logprobs": []} for i, lp in zip(ids, lps)]
+    return {"id": "chatcmpl-1", "object": "chat.completion", "model": body["model"],
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "tool_calls": []},
+                         "logprobs": {"content": content}, "finish_reason": "stop", "stop_reason": None}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": len(ids), "total_tokens": 10 + len(ids)}}
 
 
 @pytest.fixture
@@ -143,3 +160,35 @@ def test_message_conversion_pairs_calls_and_results():
     assert [m["role"] for m in out] == ["system", "user", "assistant", "tool"]
     assert out[2]["tool_calls"][0]["id"] == out[3]["tool_call_id"]
     assert out[2]["tool_calls"][0]["function"]["name"] == "read_file"
+
+
+def test_vllm_token_ids_and_logprobs_are_requested_and_recorded(server_factory):
+    srv = server_factory(lambda i, b: (200, _vllm(b), 0))
+    (c,) = OpenAICompatiblePolicy(srv.url).generate([CONV], Sampling(max_new_tokens=8))
+    assert srv.bodies[0]["logprobs"] is True and srv.bodies[0]["return_tokens_as_token_ids"] is True
+    assert c.token_ids == [200005, 17196, 200008, 13, 200002]
+    assert c.logprobs == [-0.1, -1.25, -0.5, -2.0, -0.01]
+    action = c.to_action()
+    assert action["token_ids"] == c.token_ids and len(action["logprobs"]) == len(action["token_ids"])
+
+
+def test_server_ignoring_token_ids_gives_text_only(server_factory):
+    srv = server_factory(lambda i, b: (200, _vllm({**b, "return_tokens_as_token_ids": False}), 0))
+    (c,) = OpenAICompatiblePolicy(srv.url).generate([CONV], Sampling())
+    assert "done" in c.text and c.token_ids == [] and c.logprobs == []
+
+
+def test_logprobs_off_sends_neither_field(server_factory):
+    srv = server_factory(lambda i, b: (200, _vllm(b), 0))
+    (c,) = OpenAICompatiblePolicy(srv.url, logprobs=False).generate([CONV], Sampling())
+    assert "logprobs" not in srv.bodies[0] and "return_tokens_as_token_ids" not in srv.bodies[0]
+    assert "done" in c.text and c.token_ids == []
+
+
+def test_retries_wait_at_least_the_configured_backoff(server_factory):
+    srv = server_factory(lambda i, b: (503, {"error": "busy"}, 0) if i < 2 else (200, _content("ok"), 0))
+    pol = OpenAICompatiblePolicy(srv.url, max_retries=3, backoff=0.2, max_backoff=8.0)
+    (c,) = pol.generate([CONV], Sampling())
+    assert "ok" in c.text and srv.count == 3
+    gaps = [b - a for a, b in zip(srv.times, srv.times[1:])]
+    assert gaps[0] >= 0.2 and gaps[1] >= 0.4, gaps  # backoff, then doubled
