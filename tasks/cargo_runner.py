@@ -113,8 +113,9 @@ class BuildResult:
 
 
 def build_tests(crate_dir: Path, env: dict[str, str], timeout: float = 300.0, check_only: bool = False) -> BuildResult:
-    """``cargo test --no-run --tests`` (or ``cargo check --tests``) with JSON messages."""
-    sub = ["check", "--tests"] if check_only else ["test", "--no-run", "--tests"]
+    """``cargo test --no-run --tests`` (or, ``check_only``, plain ``cargo check``: library and
+    binaries, as the environment's compile check) with JSON messages."""
+    sub = ["check"] if check_only else ["test", "--no-run", "--tests"]
     proc = run_proc(["cargo", *sub, "--offline", "--message-format=json"], crate_dir, env, timeout)
     info = parse_build_messages(proc.stdout)
     binaries = [TestBinary(e.kind, e.name, e.path) for e in info.executables]

@@ -40,7 +40,8 @@ def summary_tables(summary: dict) -> list[Table]:
         tables.append(t)
     fams = sorted({f for c in summary["tasks"].values() for f in c})
     t = Table(title=f"Tasks: {summary['tasks_total']} in {summary['seconds']:.0f} s "
-                    f"({summary['tasks_per_minute']} tasks/min, {summary['builds']} builds)")
+                    f"({summary['tasks_per_minute']} tasks/min, {summary['builds']} builds; "
+                    f"{summary.get('rechecked_bug_candidates', 0)} failed bug builds re-tried by cargo check)")
     t.add_column("crate")
     for f in fams:
         t.add_column(f, justify="right")

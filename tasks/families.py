@@ -8,6 +8,7 @@ or the compiler's errors — never the fix.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
@@ -218,14 +219,91 @@ def implement_task(crate: str, pristine: dict[str, str], change: Change, baselin
                        "function": sig})
 
 
+_DIAG_HEADER = re.compile(r"^(error|warning|note|help)(\[[A-Za-z0-9]+\])?:")
+_SUB_ENTRY = re.compile(r"^\s*= ")                         # "  = note: ..." / "  = help: ..."
+_SUB_HELP = re.compile(r"^\s*= help:")
+_SNIPPET = re.compile(r"^\s*(\d+\s*)?\||^\s*-->|^\s*::: |^\.\.\.$")
+_LABEL_HELP = re.compile(r"\s*\bhelp: .*$")
+# a suggestion's code: "131 -  old", "131 +  new", "131 ~  new", or a marker row "|   +++" / "|  ~~~"
+_SUGGESTION = re.compile(r"^\s*\d+\s*[-+~](\s|$)|^\s*\|\s*[+~]+\s*$")
+
+
+def _without_sub_helps(lines: list[str]) -> list[str]:
+    """``lines`` minus ``= help: ...`` entries (with their continuation lines), minus suggestion
+    rows, and with inline ``help: ...`` labels cut off snippet label rows."""
+    out: list[str] = []
+    in_help = False
+    for line in lines:
+        if _SUB_HELP.match(line):
+            in_help = True
+            continue
+        if in_help and line.strip() and not _SNIPPET.match(line) and not _SUB_ENTRY.match(line):
+            continue  # continuation of the dropped help entry
+        in_help = False
+        if _SUGGESTION.match(line):
+            continue
+        if re.match(r"^\s*\|", line):  # a label row (source rows carry a line number)
+            line = _LABEL_HELP.sub("", line)
+        out.append(line)
+    return out
+
+
+def symptom_of(diagnostic: str) -> str:
+    """A rendered rustc diagnostic reduced to its symptom: the ``error[E…]`` line, its location
+    and source snippet, and the notes that carry no code; every ``help:`` block, ``= help:``
+    entry, inline ``help:`` label and suggested code line (``+``/``-``/``~`` rows) is removed, so
+    the text never shows the fix."""
+    blocks: list[list[str]] = []
+    for line in diagnostic.splitlines():
+        if not blocks or _DIAG_HEADER.match(line):
+            blocks.append([line])
+        else:
+            blocks[-1].append(line)
+    out: list[str] = []
+    for i, block in enumerate(blocks):
+        if i and (block[0].startswith("help") or any(_SUGGESTION.match(ln) for ln in block)):
+            continue  # a help block, or a note that suggests code
+        out += _without_sub_helps(block)
+    while out and out[-1].strip() in ("", "|"):
+        out.pop()
+    return "\n".join(out)
+
+
+MIN_FIX_LINE = 8  # shorter added lines (``}``, ``None``, ``self``) are not evidence of a leak
+
+
+def _diff_lines(patch: str, sign: str) -> list[str]:
+    return [ln[1:].strip() for ln in patch.splitlines()
+            if ln.startswith(sign) and not ln.startswith(sign * 3) and ln[1:].strip()]
+
+
+def fix_lines_shown(statement: str, patch: str, min_len: int = MIN_FIX_LINE) -> list[str]:
+    """Lines the gold ``patch`` adds (stripped, ≥ ``min_len`` characters) that ``statement`` shows,
+    not counting where they are only part of an echoed broken line (a line the patch removes: a
+    dropped ``;`` leaves the fixed line inside the broken one)."""
+    shown = statement
+    for removed in sorted(_diff_lines(patch, "-"), key=len, reverse=True):
+        shown = shown.replace(removed, "")
+    return [ln for ln in _diff_lines(patch, "+") if len(ln) >= min_len and ln in shown]
+
+
+def suggestion_lines(text: str) -> list[str]:
+    """Lines of ``text`` that carry a rustc ``help:`` (a block, an ``= help:`` entry or a label)."""
+    return [ln for ln in text.splitlines()
+            if re.match(r"^\s*(= )?help:", ln) or (re.match(r"^\s*\|", ln) and _LABEL_HELP.search(ln))]
+
+
 def compile_error_task(crate: str, pristine: dict[str, str], change: Change, baseline_tests: dict[str, str],
                   repo: str | None = None) -> Task:
     m = change.mutations[0]
     broken = change.apply(pristine)
     v = change.verdict
     errors = []
+    patch = make_diff(broken, pristine)
     for e in change.evaluation.errors[:2]:
-        errors.append("\n".join(e.splitlines()[:MAX_ERROR_LINES]))
+        # belt and braces: a row that still shows a fixed line (a rendering symptom_of does not know) goes
+        lines = [ln for ln in symptom_of(e).splitlines() if not fix_lines_shown(ln, patch)]
+        errors.append("\n".join(lines[:MAX_ERROR_LINES]))
     more = len(change.evaluation.errors) - len(errors)
     statement = (f"The `{crate}` crate no longer compiles: `cargo check` fails with\n\n"
                  + "\n\n".join(errors)

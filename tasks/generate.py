@@ -3,7 +3,12 @@
 Per crate: enumerate candidate mutations (tree-sitter), order them deterministically for the seed,
 validate them in parallel in pre-built worker copies (:class:`CrateValidator`) until each family's
 quota is met, and build the task records. Identical patches are deduplicated. Every candidate's
-fate is counted (per crate / family / operator: candidates, kept, discard reasons) for the summary.
+fate is counted once per attempt (per crate / family / operator: candidates, kept, discard
+reasons) for the summary: each build is one attempt of exactly one family, and a build whose
+result was no longer needed when it finished (the family's quota was met) counts as
+``abandoned``. A bug candidate whose test build fails is a ``build_failed`` single_bug attempt; the
+compile_error family may reuse it, but only after its own ``cargo check`` fails (a second attempt,
+counted under compile_error).
 
 ``generate(cfg)`` returns the tasks and the summary; writing them is the caller's job
 (:func:`generate_to_file` writes the JSONL atomically only after everything succeeded).
@@ -14,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from contextlib import closing
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,8 +91,16 @@ def family_quotas(per_crate: int, families: list[str], weights: dict[str, float]
 
 
 # -- summary ---------------------------------------------------------------------------------------
+PRE_BUILD_REASONS = ("invalid_edit", "duplicate", "too_few_files")  # discarded without a build
+
+
 @dataclass
 class Summary:
+    """Per-attempt fates. ``kept`` means the change validated for the family it was tried for; a
+    validated bug (``single_bug`` row) becomes a single_bug task, a buggy review task, or a part of
+    multi_bug combinations (``tasks`` counts what was emitted). Every reason except
+    :data:`PRE_BUILD_REASONS` stands for exactly one build, so ``builds`` equals their sum."""
+
     rows: Counter = field(default_factory=Counter)           # (crate, family, operator, reason) -> n
     tasks: Counter = field(default_factory=Counter)          # (crate, family) -> n
     quotas: dict = field(default_factory=dict)               # crate -> {family: n}
@@ -94,6 +108,7 @@ class Summary:
     builds: int = 0
     build_seconds: float = 0.0
     test_seconds: float = 0.0
+    rechecked: int = 0                                       # failed bug builds re-tried by `cargo check`
 
     def count(self, crate: str, family: str, operator: str, reason: str) -> None:
         self.rows[(crate, family, operator, reason)] += 1
@@ -122,6 +137,7 @@ class Summary:
             "seconds": round(total_s, 2),
             "tasks_per_minute": round(60 * n / total_s, 2) if total_s else None,
             "builds": self.builds,
+            "rechecked_bug_candidates": self.rechecked,
             "build_seconds": round(self.build_seconds, 2),
             "test_seconds": round(self.test_seconds, 2),
             "tasks": {c: {f: self.tasks[(c, f)] for f in FAMILIES if (c, f) in self.tasks}
@@ -188,15 +204,38 @@ class _CrateGen:
             n += 1
             yield m, {m.file: new_text}, mode
 
+    def _attempt(self, family: str, operator: str, reason: str, ev: Evaluation) -> None:
+        """Account one build of ``family`` and its outcome."""
+        self._account(ev)
+        self.summary.count(self.name, family, operator, reason)
+        self.progress("candidate", {"crate": self.name, "family": family, "reason": reason})
+
+    def _abandoned(self, family: str) -> Callable[[object, Evaluation], None]:
+        def on_abandoned(tag: object, ev: Evaluation) -> None:
+            op = tag.operator if isinstance(tag, Mutation) else f"combined_{len(tag)}"  # type: ignore[arg-type]
+            self._attempt(family, op, "abandoned", ev)
+        return on_abandoned
+
+    def _run(self, family: str, jobs: Iterator[tuple], rule: Callable[[dict, Evaluation], Verdict]
+             ) -> Iterator[tuple[Mutation, Evaluation, Verdict]]:
+        assert self.v is not None and self.v.baseline is not None
+        with closing(self.v.imap(jobs, abandoned=self._abandoned(family))) as results:
+            for m, ev in results:
+                verdict = rule(self.v.baseline.tests, ev)
+                self._attempt(family, m.operator, verdict.reason, ev)
+                yield m, ev, verdict
+
     def _validate(self, family: str, candidates: list[Mutation], mode: str, limit: int,
                   rule: Callable[[dict, Evaluation], Verdict]) -> Iterator[tuple[Mutation, Evaluation, Verdict]]:
-        assert self.v is not None and self.v.baseline is not None
-        for m, ev in self.v.imap(self._jobs(family, candidates, mode, limit)):
-            self._account(ev)
-            verdict = rule(self.v.baseline.tests, ev)
-            self.summary.count(self.name, family, m.operator, verdict.reason)
-            self.progress("candidate", {"crate": self.name, "family": family, "reason": verdict.reason})
-            yield m, ev, verdict
+        return self._run(family, self._jobs(family, candidates, mode, limit), rule)
+
+    def _recheck(self, leftovers: list[Mutation]) -> Iterator[tuple[Mutation, Evaluation, Verdict]]:
+        """Bug candidates whose test build failed, each re-built with ``cargo check``."""
+        def jobs() -> Iterator[tuple]:
+            for m in leftovers:
+                self.summary.rechecked += 1
+                yield m, {m.file: m.apply_text(self.files[m.file])}, "check"
+        return self._run("compile_error", jobs(), classify_compile)
 
     # families --------------------------------------------------------------------------------
     def run(self) -> list[Task]:
@@ -218,21 +257,20 @@ class _CrateGen:
                             test_threads=cfg.test_threads) as v:
             self.v = v
             self.progress("crate_ready", {"crate": self.name, "tests": len(v.baseline.tests)})
-            byproducts: list[Change] = []
+            leftovers: list[Mutation] = []  # bug candidates whose test build failed
             bugs: list[Change] = []
             # multi_bug combines bugs from the pool: give it room to pick distinct files and combos
             want_bugs = n_single + n_review_buggy + (max(2 * n_multi, 4) if n_multi else 0)
             if want_bugs:
-                for m, ev, verdict in self._validate("single_bug", pools["bug"], "test",
-                                                     cfg.max_candidates_per_family, classify_bug):
-                    if verdict.ok:
-                        bugs.append(Change([m], verdict, ev))
-                    elif verdict.reason == "build_failed":
-                        cv = classify_compile(v.baseline.tests, ev)
-                        if cv.ok:
-                            byproducts.append(Change([m], cv, ev))
-                    if len(bugs) >= want_bugs:
-                        break
+                with closing(self._validate("single_bug", pools["bug"], "test", cfg.max_candidates_per_family,
+                                            classify_bug)) as results:
+                    for m, ev, verdict in results:
+                        if verdict.ok:
+                            bugs.append(Change([m], verdict, ev))
+                        elif verdict.reason == "build_failed" and ev.errors:
+                            leftovers.append(m)
+                        if len(bugs) >= want_bugs:
+                            break
             for change in bugs[:n_single]:
                 self.emit(single_bug_task(self.name, self.files, change, v.baseline.tests, self.repo))
             for change in bugs[n_single:n_single + n_review_buggy]:
@@ -240,58 +278,53 @@ class _CrateGen:
             if n_multi:
                 self._multi(bugs, n_multi)
             if quotas.get("implement"):
-                got = 0
-                for m, ev, verdict in self._validate("implement", pools["implement"], "test",
-                                                     cfg.max_candidates_per_family, classify_bug):
-                    change = Change([m], verdict, ev)
-                    if verdict.ok and self.emit(implement_task(self.name, self.files, change, v.baseline.tests,
-                                                               self.repo)):
-                        got += 1
-                        if got >= quotas["implement"]:
-                            break
+                self._fill(quotas["implement"], self._validate("implement", pools["implement"], "test",
+                                                               cfg.max_candidates_per_family, classify_bug),
+                           lambda c: implement_task(self.name, self.files, c, v.baseline.tests, self.repo))
             if n_clean:
-                got = 0
-                for m, ev, verdict in self._validate("review", pools["refactor"], "test",
-                                                     cfg.max_candidates_per_family, classify_clean):
-                    change = Change([m], verdict, ev)
-                    if verdict.ok and self.emit(review_task(self.name, self.files, change, "clean", v.baseline.tests,
-                                                            self.repo)):
-                        got += 1
-                        if got >= n_clean:
-                            break
+                self._fill(n_clean, self._validate("review", pools["refactor"], "test",
+                                                   cfg.max_candidates_per_family, classify_clean),
+                           lambda c: review_task(self.name, self.files, c, "clean", v.baseline.tests, self.repo))
             if quotas.get("compile_error"):
-                self._compile(pools["compile"], byproducts, quotas["compile_error"])
+                self._compile(pools["compile"], leftovers, quotas["compile_error"])
         self.summary.seconds[self.name] = time.monotonic() - t0
         self.v = None
         return self.tasks
 
-    def _compile(self, pool: list[Mutation], byproducts: list[Change], quota: int) -> None:
-        """Alternate dedicated compile-error operators with compile failures found among bug candidates."""
-        assert self.v is not None
+    def _fill(self, quota: int, results: Iterator[tuple[Mutation, Evaluation, Verdict]],
+              make: Callable[[Change], Task]) -> None:
+        """Emit tasks made from validated ``results`` until ``quota`` of them are new."""
         got = 0
-        take_byproduct = True
-        dedicated = self._validate("compile_error", pool, "check", self.cfg.max_candidates_per_family,
-                                   classify_compile)
-        byproducts = list(byproducts)
-        while got < quota:
-            change = None
-            if take_byproduct and byproducts:
-                change = byproducts.pop(0)
-                self.summary.count(self.name, "compile_error", change.mutations[0].operator, "kept")
-            else:
-                for m, ev, verdict in dedicated:
-                    if verdict.ok:
-                        change = Change([m], verdict, ev)
-                        break
-                if change is None and byproducts:
-                    change = byproducts.pop(0)
-                    self.summary.count(self.name, "compile_error", change.mutations[0].operator, "kept")
-            if change is None:
-                break
-            take_byproduct = not take_byproduct
-            if self.emit(compile_error_task(self.name, self.files, change, self.v.baseline.tests, self.repo)):
-                got += 1
-        dedicated.close()
+        with closing(results):
+            while got < quota:
+                change = _next_kept(results)
+                if change is None:
+                    return
+                if self.emit(make(change)):
+                    got += 1
+
+    def _compile(self, pool: list[Mutation], leftovers: list[Mutation], quota: int) -> None:
+        """Alternate compile failures found among bug candidates (re-checked: they must fail
+        ``cargo check``, not just the test build) with dedicated compile-error operators."""
+        assert self.v is not None
+        sources = [self._recheck(leftovers),
+                   self._validate("compile_error", pool, "check", self.cfg.max_candidates_per_family,
+                                  classify_compile)]
+        got = turn = 0
+        try:
+            while got < quota and sources:
+                src = sources[turn % len(sources)]
+                change = _next_kept(src)
+                if change is None:
+                    sources.remove(src)
+                    src.close()
+                    continue
+                turn += 1
+                if self.emit(compile_error_task(self.name, self.files, change, self.v.baseline.tests, self.repo)):
+                    got += 1
+        finally:
+            for src in sources:
+                src.close()
 
     def _multi(self, bugs: list[Change], quota: int) -> None:
         """Combine 2–4 validated bugs from different files and validate them together."""
@@ -321,23 +354,34 @@ class _CrateGen:
                     changed.update({f: t for f, t in p.apply(self.files).items() if t != self.files.get(f)})
                 yield parts, changed, "test"
 
+        with closing(self.v.imap(combos(), abandoned=self._abandoned("multi_bug"))) as results:
+            self._combine(results, quota)
+
+    def _combine(self, results: Iterator[tuple], quota: int) -> None:
+        assert self.v is not None and self.v.baseline is not None
         got = 0
-        for parts, ev in self.v.imap(combos()):
-            self._account(ev)
+        for parts, ev in results:
             verdict = classify_bug(self.v.baseline.tests, ev)
             if verdict.ok:
                 f2p = set(verdict.fail_to_pass)
                 if any(not f2p.intersection(p.verdict.fail_to_pass) for p in parts):
                     verdict = Verdict(False, "bug_masked")
-            self.summary.count(self.name, "multi_bug", f"combined_{len(parts)}", verdict.reason)
-            self.progress("candidate", {"crate": self.name, "family": "multi_bug", "reason": verdict.reason})
+            self._attempt("multi_bug", f"combined_{len(parts)}", verdict.reason, ev)
             if not verdict.ok:
                 continue
             combined = Change([p.mutations[0] for p in parts], verdict, ev)
             if self.emit(multi_bug_task(self.name, self.files, parts, combined, self.v.baseline.tests, self.repo)):
                 got += 1
                 if got >= quota:
-                    break
+                    return
+
+
+def _next_kept(results: Iterator[tuple[Mutation, Evaluation, Verdict]]) -> Change | None:
+    """The next validated change from ``results`` (None when they run out)."""
+    for m, ev, verdict in results:
+        if verdict.ok:
+            return Change([m], verdict, ev)
+    return None
 
 
 def generate(cfg: TaskGenConfig, progress: Progress | None = None) -> tuple[list[Task], Summary]:

@@ -2,7 +2,8 @@
 
 A :class:`Mutation` is one operator's edit of one file. :func:`find_mutations` proposes every
 edit of every operator, drops those in test code, and keeps only edits whose result still parses
-and differs from the original in exactly one syntax node (:func:`check_edit`). :func:`order`
+and — unless the edit is a declared multi-node rename (``single_node=False``) — differs from the
+original in exactly one syntax node (:func:`check_edit`). :func:`order`
 shuffles candidates deterministically for a seed, interleaving operators so that each kind gets
 validated early.
 """
@@ -58,7 +59,8 @@ class Mutation:
 
 
 def check_edit(src: bytes, edit: Edit) -> str | None:
-    """None when ``edit`` keeps ``src`` parseable and changes exactly one node; else the reason."""
+    """None when ``edit`` keeps ``src`` parseable and (unless ``edit.single_node`` is False) changes
+    exactly one node; else the reason."""
     new = src[:edit.start] + edit.replacement.encode() + src[edit.end:]
     if new == src:
         return "no-op"

@@ -1,7 +1,9 @@
 """Mutation operators over the tree-sitter-rust syntax tree.
 
-An operator looks at one node and proposes edits, each replacing exactly one node's text (or
-deleting one node). Operators carry an ``intent``:
+An operator looks at one node and proposes edits. Every bug, compile and implement edit replaces
+exactly one node's text (or deletes one node); the one exception is the ``rename_local`` refactor
+(clean review diffs), which renames a ``let`` binding and all its later uses, so it changes several
+identifier nodes in one span (its edits say ``single_node=False``). Operators carry an ``intent``:
 
 - ``bug``: a plausible semantic bug (validated: builds, breaks ≥ 1 test, keeps ≥ 1 passing);
 - ``compile``: a change meant to fail ``cargo check`` (the compile_error family);
@@ -11,7 +13,7 @@ deleting one node). Operators carry an ``intent``:
 
 Operators are pure: ``node, src -> [Edit]``. :func:`cargogym.tasks.mutate.find_mutations` walks a
 file, skips test code, applies every operator and keeps edits whose result still parses and
-differs from the original in exactly one node.
+(for single-node edits) differs from the original in exactly one node.
 """
 
 from __future__ import annotations

@@ -5,7 +5,9 @@ Rules (pure functions, :func:`classify_bug` / :func:`classify_compile` / :func:`
 - a **bug** (single_bug, multi_bug, implement, buggy review) builds (``cargo test --no-run --tests``),
   makes ≥ 1 test that passed before fail (FAIL_TO_PASS), and leaves ≥ 1 passing (PASS_TO_PASS);
   a test missing after the change counts as failed; timeouts/hangs are discarded;
-- a **compile error** fails ``cargo check --tests`` with at least one rustc error;
+- a **compile error** fails ``cargo check`` (library and binaries — what the environment's
+  ``compile_ok`` and ``cargo_check`` tool run) with at least one rustc error; a change whose test
+  build fails but whose ``cargo check`` passes is not one;
 - a **clean** refactor builds and every test that passed before still passes.
 
 Speed: a :class:`CrateValidator` keeps one pre-built *seed* copy of the crate (source + target/)
@@ -24,7 +26,7 @@ from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
+from typing import Callable, Iterable, Iterator
 
 from cargogym.errors import CargogymError, require_cargo
 from cargogym.tasks.cargo_runner import PASSED, BuildResult, TestBinary, build_tests, cargo_env, run_tests
@@ -356,9 +358,12 @@ class CrateValidator:
         finally:
             self._free.put(slot)
 
-    def imap(self, jobs: Iterable[tuple[object, dict[str, str], str]]) -> Iterator[tuple[object, Evaluation]]:
+    def imap(self, jobs: Iterable[tuple[object, dict[str, str], str]],
+             abandoned: Callable[[object, Evaluation], None] | None = None) -> Iterator[tuple[object, Evaluation]]:
         """Evaluate ``(tag, changed, mode)`` jobs in parallel, yielding ``(tag, evaluation)`` in job
-        order. Only ``workers`` jobs run ahead of the consumer; closing the iterator stops it."""
+        order. Only ``workers`` jobs run ahead of the consumer; closing the iterator stops it, and
+        each job that was already evaluated but never yielded goes to ``abandoned(tag, evaluation)``
+        (so every build can be accounted for)."""
         assert self._pool is not None, "use CrateValidator as a context manager"
         pending: deque[tuple[object, Future]] = deque()
         it = iter(jobs)
@@ -379,7 +384,8 @@ class CrateValidator:
         finally:
             for _, fut in pending:
                 fut.cancel()
-            for _, fut in pending:
-                if not fut.cancelled():
-                    fut.exception()  # wait so the slot is restored before we return
+            for tag, fut in pending:
+                if not fut.cancelled() and fut.exception() is None:  # waits: the slot is restored
+                    if abandoned is not None:
+                        abandoned(tag, fut.result())
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+from collections import Counter
 from pathlib import Path
 
 import pytest
 
 from cargogym.tasks.corpus import read_crate
-from cargogym.tasks.generate import TaskGenConfig, family_quotas, generate
+from cargogym.tasks.families import fix_lines_shown, suggestion_lines
+from cargogym.tasks.generate import PRE_BUILD_REASONS, TaskGenConfig, family_quotas, generate
 from cargogym.tasks.minicrate import MINI_CRATE, write_mini_crate
 from cargogym.tasks.record import FAMILIES, content_hash, read_tasks, write_tasks
 from cargogym.tasks.validate import CrateValidator, classify_bug, classify_compile
@@ -24,7 +26,18 @@ def run(tmp_path_factory):
     cfg = TaskGenConfig(crates=str(crate), per_crate=10, seed=3, cache_dir=str(root / "cache"),
                         test_timeout_min=3.0)
     events: list[str] = []
-    tasks, summary = generate(cfg, lambda kind, info: events.append(kind))
+    # an independent count of the work done: every real evaluation of a changed crate (wrapped, not mocked)
+    evaluations: list[str] = []
+    real_evaluate = CrateValidator.evaluate
+
+    def counted(self, changed, mode="test"):
+        evaluations.append(mode)
+        return real_evaluate(self, changed, mode)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(CrateValidator, "evaluate", counted)
+        tasks, summary = generate(cfg, lambda kind, info: events.append(kind))
+    summary.evaluations = list(evaluations)
     return root, crate, cfg, tasks, summary, events
 
 
@@ -75,9 +88,8 @@ def test_all_families_with_valid_records(run):
             assert v["tests"] == 25 and all(v["broken"][n] == "failed" for n in t.FAIL_TO_PASS)
             assert not set(v["broken"]) & set(t.PASS_TO_PASS) and v["fixed"] == {}  # unlisted = passed
         # the statement shows the symptom, never the fix
-        fix_lines = [ln[1:].strip() for ln in t.patch.splitlines()
-                     if ln.startswith("+") and not ln.startswith("+++") and len(ln[1:].strip()) > 12]
-        assert not any(ln in t.problem_statement for ln in fix_lines if t.family != "implement"), t.instance_id
+        assert fix_lines_shown(t.problem_statement, t.patch) == [], t.instance_id
+        assert not suggestion_lines(t.problem_statement), t.instance_id
     multi = [t for t in tasks if t.family == "multi_bug"]
     for t in multi:
         assert 2 <= t.n_bugs <= 4 and len(t.sub_tasks) == t.n_bugs
@@ -132,14 +144,29 @@ def test_records_agree_with_a_fresh_validation(run):
 
 
 def test_summary_counts_every_candidate(run):
+    """The summary's attempts match the evaluations that really ran (counted outside the generator),
+    per build mode, and each family's kept changes match the tasks made from them."""
     root, crate, cfg, tasks, summary, events = run
     d = summary.to_dict()
     assert d["tasks_total"] == len(tasks) == sum(d["tasks"]["minicalc"].values())
     by_family = {r["family"]: r for r in d["by_family"]}
     assert set(by_family) == set(FAMILIES)
-    for r in d["by_family"]:
-        assert r["candidates"] == r["kept"] + sum(r["reasons"].values())
-    assert events.count("candidate") == summary.builds
+
+    def built(row: dict) -> int:  # attempts that cost a build
+        return row["kept"] + sum(n for r, n in row["reasons"].items() if r not in PRE_BUILD_REASONS)
+
+    evaluations = summary.evaluations
+    assert evaluations and summary.builds == len(evaluations) == events.count("candidate")
+    assert sum(built(r) for r in d["by_family"]) == len(evaluations)
+    # compile_error attempts are exactly the `cargo check` builds (re-checked bug leftovers included)
+    assert built(by_family["compile_error"]) == evaluations.count("check")
+    assert d["rechecked_bug_candidates"] <= by_family["single_bug"]["reasons"].get("build_failed", 0)
+    per_family = Counter(t.family for t in tasks)
+    review_labels = Counter(t.review["label"] for t in tasks if t.review)
+    for fam in ("implement", "compile_error", "multi_bug"):
+        assert by_family[fam]["kept"] == per_family[fam], fam
+    assert by_family["review"]["kept"] == review_labels["clean"]
+    assert by_family["single_bug"]["kept"] >= per_family["single_bug"] + review_labels["buggy"]
 
 
 def test_same_seed_same_tasks_and_cli(run, tmp_path):
