@@ -115,6 +115,39 @@ def test_missing_cargo_gives_install_hint():
         os.environ["PATH"] = old
 
 
+def test_torch_fallback_uses_cpu_index_then_fails_clearly(tmp_path):
+    """When the pinned torch is not on the index, make tries PyTorch's CPU index and then stops with
+    a message -- it never runs a plain `pip install torch` (CUDA wheels on Linux). The venv's pip is
+    a stand-in that records its arguments and fails, as an unreachable index does."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "python").write_text("#!/bin/sh\nexit 0\n")
+    log = tmp_path / "pip.log"
+    (venv / "bin" / "pip").write_text(f'#!/bin/sh\necho "$*" >> {log}\nexit 1\n')
+    for f in ("python", "pip"):
+        (venv / "bin" / f).chmod(0o755)
+    res = subprocess.run(["make", "-s", f"VENV={venv}", f"{venv}/.installed-stamp"], cwd=REPO,
+                         capture_output=True, text=True, timeout=120)
+    assert res.returncode != 0
+    calls = log.read_text().splitlines()
+    assert calls[0].startswith("install -q torch==")
+    assert calls[1] == "install -q --index-url https://download.pytorch.org/whl/cpu torch"
+    assert len(calls) == 2, calls                     # stopped: no plain `pip install torch`, no `-e .`
+    assert "could not install a CPU build of torch" in res.stderr and "CUDA" in res.stderr
+
+
+def test_ci_entry_point_gets_docker_from_the_makefile():
+    """.ci/run installs nothing itself: the engine comes from `make docker-engine`, stopped at exit."""
+    run = (REPO / ".ci" / "run").read_text()
+    assert "make -s docker-engine" in run and "trap 'make -s docker-engine-stop' EXIT" in run
+    assert "apt-get" not in run and "dockerd" not in run.split("set -uo pipefail", 1)[1]
+    res = subprocess.run(["make", "-s", "-n", "docker-engine"], cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and "dockerd --iptables=false --bridge=none" in res.stdout
+    res = subprocess.run(["make", "-s", "docker-engine-stop", "DOCKERD_PIDFILE=/nonexistent/dockerd.pid"], cwd=REPO,
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0 and res.stdout == ""   # nothing started here: nothing stopped
+
+
 @pytest.mark.slow
 def test_wheel_imports_outside_repo(tmp_path):
     """A wheel built from the repo carries the package, its configs and the Rust crates."""
