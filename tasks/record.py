@@ -175,8 +175,22 @@ def write_tasks(path: str | os.PathLike, tasks: Iterable[Task]) -> int:
     return len(lines)
 
 
+def resolve_repo(task: Task, base_dir: str | os.PathLike) -> Task:
+    """Make a relative local ``repo`` path absolute against ``base_dir`` (the folder of the file
+    the task came from, as :func:`cargogym.tasks.swebench.load_swebench` does); built-in repos and
+    absolute paths are left alone."""
+    if task.repo and not task.is_builtin:
+        p = Path(task.repo).expanduser()
+        if not p.is_absolute():
+            task.repo = str((Path(base_dir) / p).resolve())
+    return task
+
+
 def iter_tasks(path: str | os.PathLike) -> Iterator[Task]:
-    """Read tasks from JSONL; a bad line raises :class:`TaskFormatError` naming file and line."""
+    """Read tasks from JSONL; a bad line raises :class:`TaskFormatError` naming file and line.
+    A relative local ``repo`` resolves against the file's folder (:func:`resolve_repo`), so a
+    SWE-bench JSONL of local crates reads the same here as through ``load_swebench``."""
+    base = Path(path).resolve().parent
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
@@ -186,7 +200,7 @@ def iter_tasks(path: str | os.PathLike) -> Iterator[Task]:
             except json.JSONDecodeError as e:
                 raise TaskFormatError(f"{path}:{lineno}: not valid JSON ({e})") from e
             try:
-                yield Task.from_dict(data)
+                yield resolve_repo(Task.from_dict(data), base)
             except TaskFormatError as e:
                 raise TaskFormatError(f"{path}:{lineno}: {e}") from e
 
