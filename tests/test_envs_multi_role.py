@@ -140,3 +140,77 @@ def test_phase_budget_moves_on(envs_ledger_suite):
     assert info["role"] == "coder" and "[planner: budget; next phase: coder]" in obs
     assert u.trajectory()["plan"] is None
     env.close()
+
+
+# -- a configurable phase machine: custom roles files drive real episodes ------------------------
+CODER_ONLY = """\
+roles:
+  coder:
+    tools: [apply_patch, run_tests, read_file, submit]
+    edits: all
+    prompt: You are the ONLY CODER. Fix the crate, then submit.
+phases:
+  start: coder
+  transitions:
+    coder: {done: end, budget: end}
+"""
+
+
+def test_custom_phase_table_coder_only_ends_after_the_coder(envs_ledger_suite, tmp_path):
+    path = tmp_path / "coder_only.yaml"
+    path.write_text(CODER_ONLY)
+    task = envs_ledger_suite["single_bug"]
+    env = gymnasium.make("cargogym/MultiRoleRust-v0", roles=str(path), task=task, reward="resolved")
+    u = env.unwrapped
+    obs, info = env.reset(seed=0)
+    assert info["role"] == info["phase"] == "coder" and "ONLY CODER" in obs
+    assert [t["name"] for t in u.tools()] == ["apply_patch", "run_tests", "read_file", "submit"]
+    obs, r, term, trunc, info = env.step(call("apply_patch", diff=task.patch))
+    assert obs.startswith("patch applied") and not term and info["phase"] == "coder"
+    obs, r, term, trunc, info = env.step(call("submit", summary="fixed the rounding"))
+    assert term and not trunc and "[coder: done; the episode ends]" in obs
+    assert info["result"] == {"phase_event": "done", "next_phase": "end"} and info["phase"] is None
+    assert info["grading"]["resolution"] == "FULL" and r == 1.0 and set(info["rewards_by_role"]) == {"coder"}
+    rec = u.trajectory()
+    assert [(f["role"], f["ended_by"]) for f in rec["frames"]] == [("coder", "done")]
+    assert rec["plan"] is None and rec["review_verdict"] is None
+    env.close()
+
+
+def test_custom_phase_table_without_reviewer_keeps_its_order(envs_ledger_suite, tmp_path):
+    import yaml
+
+    from cargogym.config import CONFIG_DIR
+
+    data = yaml.safe_load((CONFIG_DIR / "multi_agent_roles.yaml").read_text())
+    data["phases"] = {"start": "planner", "max_visits": 2, "phase_step_budget": 6,
+                      "transitions": {"planner": {"done": "coder", "budget": "coder"},
+                                      "coder": {"done": "tester", "budget": "tester"},
+                                      "tester": {"green": "end", "red": "coder", "budget": "end"}}}
+    path = tmp_path / "no_reviewer.yaml"
+    path.write_text(yaml.safe_dump(data))
+    task = envs_ledger_suite["single_bug"]
+    env = gymnasium.make("cargogym/MultiRoleRust-v0", roles=str(path), task=task, max_steps=20)
+    u = env.unwrapped
+    obs, info = env.reset(seed=0)
+    phases = [info["phase"]]
+    events = []
+    # a coder that hands over an unfixed crate: the tester's run is red, back to the coder, which fixes it
+    script = [final(PLAN), call("submit", summary="nothing yet"), call("submit", summary="tests as they are"),
+              call("apply_patch", diff=task.patch), call("submit", summary="fixed"), call("submit", summary="green now")]
+    for action in script:
+        obs, r, term, trunc, info = env.step(action)
+        phases.append(info["phase"])
+        if (info["result"] or {}).get("phase_event"):
+            events.append((info["result"]["phase_event"], info["result"]["next_phase"]))
+        if term or trunc:
+            break
+    assert term and not trunc and info["grading"]["resolution"] == "FULL"
+    assert phases == ["planner", "coder", "tester", "coder", "coder", "tester", None]
+    assert events == [("done", "coder"), ("done", "tester"), ("red", "coder"), ("done", "tester"), ("green", "end")]
+    rec = u.trajectory()
+    assert [(f["role"], f["ended_by"]) for f in rec["frames"]] == \
+        [("planner", "done"), ("coder", "done"), ("tester", "red"), ("coder", "done"), ("tester", "green")]
+    assert "reviewer" not in [t["phase"] for t in rec["turns"]] and rec["review_verdict"] is None
+    assert u.roles_cfg.source == str(path) and u.roles_cfg.phases.phase_step_budget == 6
+    env.close()
