@@ -1,7 +1,8 @@
-"""``cargogym rescore RUN_DIR --reward configs/rewards/X.yaml``."""
+"""``cargogym rescore RUN_DIR [--config rescore] [--set key=value] [--reward SPEC] [--output FILE]``."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
@@ -10,16 +11,23 @@ import typer
 
 def rescore(
     run_dir: Path = typer.Argument(..., help="Run folder (or a trajectories JSONL file)."),
-    reward: str = typer.Option("default", "--reward", "-r", help="Reward spec: a name under configs/rewards or a YAML path."),
+    config: str = typer.Option("rescore", "--config", "-c", help="Rescore config name under configs/ or a YAML path."),
+    overrides: Optional[list[str]] = typer.Option(None, "--set", help="Config override key=value (repeatable)."),
+    reward: Optional[str] = typer.Option(None, "--reward", "-r",
+                                         help="Reward spec: a name under configs/rewards or a YAML path (wins over --set)."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the rescored episodes to this JSONL."),
 ) -> None:
     """Recompute rewards of stored trajectories from their grading reports (no cargo runs)."""
     from rich.console import Console
     from rich.table import Table
 
-    from cargogym.rewards.rescore import rescore_run
+    from cargogym.config import load_config
+    from cargogym.rewards.rescore import RescoreConfig, rescore_run
 
-    res = rescore_run(run_dir, reward, output)
+    cfg = load_config(RescoreConfig, config, overrides or [])
+    flags = {"reward": reward, "output": str(output) if output is not None else None}
+    cfg = dataclasses.replace(cfg, **{k: v for k, v in flags.items() if v is not None})
+    res = rescore_run(run_dir, cfg.reward, cfg.output)
     table = Table(title=f"rescore {run_dir} with {res.spec} ({res.episodes} episodes)")
     table.add_column("what")
     table.add_column("old mean", justify="right")

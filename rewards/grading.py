@@ -8,8 +8,11 @@
    code the agent introduced that the code policy forbids (process exit, harness introspection,
    ``unsafe``, ``cfg``, test attributes, std-macro shadowing, ...) makes the report invalid.
 2. They are applied to a **fresh** workspace of the task (pristine pre-built + setup_patch), so
-   nothing the agent's code wrote into ``target/`` or elsewhere during the episode survives;
-   then ``task.test_patch`` is applied.
+   nothing the agent's code wrote into ``target/`` or elsewhere during the episode survives.
+   Every other source file is made equal to the episode's recorded start texts
+   (``workspace.start_files()``) — rewritten where it differs, removed where the start has no
+   such file — so a tampered pristine cache cannot feed tests or code into grading (a note says
+   so when it happens). Then ``task.test_patch`` is applied.
 3. Tests run per binary (:mod:`cargogym.rewards.libtest`) with exit-status / summary / log-file
    cross-checks; any untrustworthy binary makes the run invalid → resolution NO.
 4. A FAIL_TO_PASS or PASS_TO_PASS test that is missing, ignored or failed does not pass; an
@@ -18,22 +21,26 @@
    FULL = all F2P and all P2P pass; PARTIAL = at least one F2P passes and all P2P pass; else NO.
 
 ``compile_ok`` is ``cargo check`` of the graded state (inferred from the test build when that
-already compiled the library outside ``cfg(test)``); clippy's warning count when installed.
+already compiled the library outside ``cfg(test)``); ``clippy_warnings`` is clippy's warning count
+with its default lints forced on (``--force-warn clippy::all``, so an ``allow`` cannot hide them)
+when clippy is installed; ``lints_suppressed`` lists the lints the agent newly silenced with
+``allow``/``expect`` (``clippy_clean`` pays only when it is empty).
 Review tasks are graded on the verdict against ``task.review["label"]``.
 """
 
 from __future__ import annotations
 
-import re
-
 import dataclasses
+import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cargogym.rewards.protect import graded_changes
 from cargogym.sandbox.exec import Sandbox
 from cargogym.sandbox.patch import PatchError, apply_patch
+from cargogym.sandbox.workspace import read_tree
 from cargogym.tasks.record import Task
 
 RESOLUTIONS = ("FULL", "PARTIAL", "NO")
@@ -61,6 +68,7 @@ class GradingReport:
     failures: dict[str, str] = field(default_factory=dict)   # F2P/P2P name -> first panic lines
     notes: list[str] = field(default_factory=list)           # e.g. protected files that were reset
     build_errors: list[str] = field(default_factory=list)
+    lints_suppressed: list[str] = field(default_factory=list)  # "file: lint" the agent allow()ed
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -147,6 +155,9 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
     changes = graded_changes(snapshot, start)
     if changes.ignored:
         notes.append("reset to their starting content before grading: " + ", ".join(changes.ignored))
+    notes += changes.restored
+    if changes.lints_suppressed:
+        notes.append("lints silenced by the agent (clippy_clean is not paid): " + ", ".join(changes.lints_suppressed))
     problems += changes.tampering
     manager = getattr(workspace, "manager", None)
     gws = manager.create(task) if manager is not None else workspace
@@ -158,11 +169,20 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
             except (PatchError, OSError, ValueError) as e:
                 failed.append(f"could not write {rel!r} into the grading workspace: {e}")
 
-        if not own:  # no manager: reset protected files in place (target/ is trusted then)
-            for rel in changes.ignored:
-                put(rel, start.get(rel), problems)
+        # everything but the graded changes = the recorded start (in place without a manager:
+        # protected files reset; with one: a no-op unless the pristine cache was tampered with)
+        want = {**start, **changes.files}
+        have = read_tree(Path(gws.path))
+        off = [rel for rel in sorted(set(start) | set(have))
+               if rel not in changes.files and have.get(rel) != start.get(rel)]
+        for rel in off:
+            put(rel, start.get(rel), problems)
+        if own and off:
+            notes.append("the fresh grading workspace differed from the task's recorded start in "
+                         + ", ".join(off) + " (rewritten from the start texts)")
         for rel, text in changes.files.items():
-            put(rel, text, notes)
+            if have.get(rel) != want[rel]:
+                put(rel, text, notes)
         if task.test_patch and task.test_patch.strip():
             try:
                 apply_patch(gws.path, task.test_patch)
@@ -221,4 +241,5 @@ def grade(task: Task, workspace: Any, sandbox: Sandbox, review_verdict: str | No
         tests=tests, clippy_available=clippy_available, clippy_warnings=clippy_warnings,
         valid=valid, problems=problems, review_verdict=None, review_correct=None,
         timings=timings, failures=failures, notes=notes, build_errors=run.build_errors[:5],
+        lints_suppressed=changes.lints_suppressed,
     )

@@ -6,7 +6,10 @@ filtered (:func:`graded_changes`): only ``src/**/*.rs`` files that are not test-
 count; inside those, every ``#[cfg(test)] mod`` (inline or out-of-line declaration) is replaced
 by the one of the starting state (:func:`restore_test_modules`, tree-sitter based), and agent-added
 test modules are dropped; the result is re-parsed and every restored module must be there,
-intact and without extra attributes (:func:`check_restored`). Test files (``tests/``, ``benches/``,
+intact and without extra attributes (:func:`check_restored`); each test module the agent edited,
+deleted or added is named in a note (:func:`test_module_changes`). Lints the agent silenced with a
+new ``allow``/``expect`` (:func:`suppressed_lints`) are listed so that ``clippy_clean`` is not paid
+for them (the attributes themselves stay allowed). Test files (``tests/``, ``benches/``,
 ``examples/``), ``Cargo.toml``, ``Cargo.lock``, ``build.rs``, config files and files whose names are
 not plain relative paths keep their starting content.
 
@@ -182,6 +185,34 @@ def check_restored(text: str, start_text: str | None) -> list[str]:
     return [f"the test module `{'::'.join(path)}` is not intact after restoring it (extra attributes "
             "or items around it)" for path, texts in want.items()
             if path[:-1] in containers and sorted(got.get(path, [])) != sorted(texts)]
+
+
+def test_module_changes(agent_text: str, start_text: str | None) -> list[tuple[str, str]]:
+    """``(module path, how)`` for each test module of ``agent_text`` that differs from the one of
+    ``start_text`` at the same module path; ``how`` is ``"edited"``, ``"deleted"``, ``"added"`` or
+    ``"orphaned"`` (deleted with its parent module, so it cannot be restored). Pure."""
+    a = agent_text.encode()
+    a_mods, containers = _scan(a)
+    s = (start_text or "").encode()
+    s_mods = _scan(s)[0] if start_text else []
+    got: dict[tuple[str, ...], list[bytes]] = {}
+    want: dict[tuple[str, ...], list[bytes]] = {}
+    for m in a_mods:
+        got.setdefault(m.path, []).append(a[m.start:m.end])
+    for m in s_mods:
+        want.setdefault(m.path, []).append(s[m.start:m.end])
+    out: list[tuple[str, str]] = []
+    for path in sorted(set(got) | set(want)):
+        if sorted(got.get(path, [])) == sorted(want.get(path, [])):
+            continue
+        if path not in want:
+            how = "added"
+        elif path not in got:
+            how = "deleted" if path[:-1] in containers else "orphaned"
+        else:
+            how = "edited"
+        out.append(("::".join(path), how))
+    return out
 
 
 def _module_dir(rel: str) -> PurePosixPath:
@@ -365,6 +396,45 @@ def code_constructs(text: str) -> dict[str, int]:
     return out
 
 
+_LINT_SUPPRESSORS = frozenset(("allow", "expect"))
+
+
+def lint_suppressions(text: str) -> dict[str, int]:
+    """How often ``text`` silences each lint with ``#[allow(..)]`` / ``#[expect(..)]`` (also ``#![..]``
+    and inside macros): lint path (``clippy::all``, ``warnings``, ``dead_code``) -> count; pure."""
+    src = text.encode()
+    toks = [t[1] for t in _tokens(_parser().parse(src).root_node, src)]
+    out: dict[str, int] = {}
+    n = len(toks)
+    for i, tx in enumerate(toks):
+        if tx != "#":
+            continue
+        j = i + 1 + (i + 1 < n and toks[i + 1] == "!")
+        if not (j + 2 < n and toks[j] == "[" and toks[j + 1] in _LINT_SUPPRESSORS and toks[j + 2] == "("):
+            continue
+        depth, lint, k = 1, "", j + 3
+        while k < n and depth:
+            t = toks[k]
+            if t in ("(", "[", "{"):
+                depth += 1
+            elif t in (")", "]", "}"):
+                depth -= 1
+            if depth == 1 and t not in (",", "=") and not (k + 1 < n and toks[k + 1] == "="):
+                lint += t
+            if (depth == 0 or (depth == 1 and t == ",")) and lint:
+                out[lint] = out.get(lint, 0) + 1
+                lint = ""
+            k += 1
+    return out
+
+
+def suppressed_lints(graded: str, original: str | None) -> list[str]:
+    """Lints that ``graded`` silences (``allow``/``expect``) more often than ``original``; pure."""
+    now = lint_suppressions(graded)
+    before = lint_suppressions(original) if original else {}
+    return [lint for lint, k in now.items() if k > before.get(lint, 0)]
+
+
 def fn_signatures(text: str) -> list[tuple[tuple[str, str], str, bool]]:
     """``((owner, name), signature, public)`` of every fn item outside macros: owner is
     ``"impl <type>"``, ``"trait <name>"`` or ``""``; the signature is its tokens without the body
@@ -431,6 +501,8 @@ class GradedChanges:
     files: dict[str, str | None] = field(default_factory=dict)   # rel -> text (None: delete)
     ignored: list[str] = field(default_factory=list)             # protected files the agent changed
     tampering: list[str] = field(default_factory=list)           # reasons for no credit
+    restored: list[str] = field(default_factory=list)            # notes: test modules put back / dropped
+    lints_suppressed: list[str] = field(default_factory=list)    # "rel: lint" silenced by the agent
 
 
 def graded_changes(snapshot: dict[str, str | None], start: dict[str, str]) -> GradedChanges:
@@ -445,7 +517,18 @@ def graded_changes(snapshot: dict[str, str | None], start: dict[str, str]) -> Gr
             continue
         if text is None:
             out.files[rel] = None
+            gone = [m.path for m in test_modules(start.get(rel) or "")] if rel.endswith(".rs") else []
+            if gone:
+                out.restored.append(f"{rel} was deleted with its test module(s) "
+                                    f"{', '.join('::'.join(p) for p in gone)}: their tests are missing")
             continue
+        if rel.endswith(".rs"):
+            for path, how in test_module_changes(text, start.get(rel)):
+                what = {"edited": "restored test module", "deleted": "restored deleted test module",
+                        "added": "dropped test module added by the agent",
+                        "orphaned": "could not restore (its parent module is gone) test module"}[how]
+                out.restored.append(f"{what} {rel}::{path} (agent edits to tests are not graded)")
+            out.lints_suppressed += [f"{rel}: {lint}" for lint in suppressed_lints(text, start.get(rel))]
         restored = restore_test_modules(text, start.get(rel))
         out.tampering += [f"{rel}: {p}" for p in check_restored(restored, start.get(rel))]
         if rel.endswith(".rs"):

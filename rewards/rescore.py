@@ -1,8 +1,12 @@
 """Recompute the rewards of stored trajectories from their grading reports (no cargo runs).
 
-Reads every ``*.jsonl`` episode file of a run folder (``trajectories.jsonl`` first), recomputes
-``reward`` / ``reward_terms`` / ``rewards_by_role`` with a new :class:`RewardSpec`, and reports old
-vs new means. Episodes without a grading report get the spec's value for ``report=None``.
+Reads the episode files of a run folder (``trajectories*.jsonl``; else every ``*.jsonl`` but
+failures/rescored files), recomputes ``reward`` / ``reward_terms`` / ``rewards_by_role`` with a new
+:class:`RewardSpec` exactly as the env computes them (:func:`rescore_episode`), overwrites
+``reward_spec`` with the new spec's name, and reports old vs new means. Episodes without a grading
+report (not graded: infrastructure error, or truncated without grading) get 0 from the spec, as in
+the env, plus their per-step shaping. ``cargogym rescore`` reads its defaults from
+``configs/rescore.yaml`` (:class:`RescoreConfig`).
 """
 
 from __future__ import annotations
@@ -19,6 +23,15 @@ from cargogym.rewards.spec import RewardSpec
 
 class RescoreError(CargogymError):
     pass
+
+
+@dataclass
+class RescoreConfig:
+    """``configs/rescore.yaml``: the reward spec (a name under configs/rewards or a YAML path) and
+    an optional JSONL to write the rescored episodes to."""
+
+    reward: str = "default"
+    output: str | None = None
 
 
 def episode_files(run_dir: str | Path) -> list[Path]:
@@ -72,7 +85,7 @@ def rescore_episode(ep: dict[str, Any], spec: RewardSpec) -> dict[str, Any]:
     if roles:
         out["rewards_by_role"] = {r: (spec.compute(report, ep, role=r)[0] if report is not None else 0.0)
                                   for r in roles}
-    out["reward_spec"] = spec.name
+    out["reward_spec"] = spec.name  # overwrites the env's (or a previous rescore's) spec name
     return out
 
 
@@ -89,6 +102,8 @@ class RescoreResult:
 
 
 def rescore_run(run_dir: str | Path, spec: RewardSpec | str, output: str | Path | None = None) -> RescoreResult:
+    """Rescore every episode under ``run_dir`` with ``spec``; old/new means (overall, per role,
+    per term); ``output``: also write the rescored records there (JSONL)."""
     s = RewardSpec.coerce(spec)
     files = episode_files(run_dir)
     old: list[float] = []

@@ -5,7 +5,10 @@
 (infrastructure error); ``trajectory`` is the episode record (``docs/CONTRACTS.md``), possibly
 restricted to one role's turns (``trajectory["role"]`` set), or None. Terms return raw values;
 a spec's weights give them sign and scale. Costs are returned negative (``step_penalty`` = -steps).
-Report-based terms give 0 for an invalid report (untrustworthy test output earns nothing).
+Every report-based term (``resolved``, ``f2p_fraction``, ``p2p_kept``, ``p2p_kept_if_progress``,
+``compile_ok``, ``clippy_clean``, ``review_correct``, ``valid``) gives 0 when there is no report or
+the report is invalid (``valid`` False: test output that could not be trusted, or a code-policy
+violation): an invalid report earns nothing.
 """
 
 from __future__ import annotations
@@ -84,15 +87,17 @@ def p2p_kept_if_progress(report: dict | None, trajectory: dict | None) -> float:
 
 @register_term("compile_ok")
 def compile_ok(report: dict | None, trajectory: dict | None) -> float:
-    return 1.0 if report and report.get("compile_ok") else 0.0
+    """1 when the graded state compiles (``cargo check``)."""
+    return 1.0 if _valid(report) and report.get("compile_ok") else 0.0
 
 
 @register_term("clippy_clean")
 def clippy_clean(report: dict | None, trajectory: dict | None) -> float:
-    """1 with zero clippy warnings; 0 with warnings, without clippy, or when it did not run."""
-    if not report or not report.get("clippy_available") or report.get("clippy_warnings") is None:
+    """1 with zero clippy warnings and no lint suppression the agent added (``lints_suppressed``);
+    0 with warnings, without clippy, or when it did not run."""
+    if not _valid(report) or not report.get("clippy_available") or report.get("clippy_warnings") is None:
         return 0.0
-    return 1.0 if report["clippy_warnings"] == 0 else 0.0
+    return 1.0 if report["clippy_warnings"] == 0 and not report.get("lints_suppressed") else 0.0
 
 
 @register_term("step_penalty")
@@ -132,7 +137,8 @@ def role_adherence(report: dict | None, trajectory: dict | None) -> float:
 
 @register_term("review_correct")
 def review_correct(report: dict | None, trajectory: dict | None) -> float:
-    return 1.0 if report and report.get("review_correct") else 0.0
+    """1 when a review task's verdict matches its label."""
+    return 1.0 if _valid(report) and report.get("review_correct") else 0.0
 
 
 @register_term("conflict_penalty")

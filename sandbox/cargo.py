@@ -101,10 +101,12 @@ def clippy_available(sandbox: Sandbox, ws_path: str | Path) -> bool:
 
 
 def run_clippy(sandbox: Sandbox, ws_path: str | Path, timeout: float = 120) -> ClippyRun:
-    """``cargo clippy`` warning count (lib and bins); ``available=False`` when not installed."""
+    """``cargo clippy`` warning count (lib and bins) with clippy's default lints forced on
+    (``--force-warn clippy::all``: an ``allow`` in the code cannot hide them); ``available=False``
+    when not installed."""
     if not clippy_available(sandbox, ws_path):
         return ClippyRun(False, None, None, note="clippy is not installed (rustup component add clippy)")
-    argv = [toolchain()["cargo"], "clippy", "--offline", "--message-format=json"]
+    argv = [toolchain()["cargo"], "clippy", "--offline", "--message-format=json", "--", "--force-warn", "clippy::all"]
     res = sandbox.run(argv, cwd=ws_path, timeout=timeout)
     errors, warnings = _diagnostics(res.stdout)
     res = _with_rendered(res, errors + warnings)

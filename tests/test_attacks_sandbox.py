@@ -299,6 +299,9 @@ def test_forged_complete_stream_then_exit_zero(arena):
         ws.close()
     assert_no_credit(report)
     assert not report.valid
+    # caught by the libtest cross-checks themselves, not only by the code policy (std::process)
+    libtest = [p for p in report.problems if "(code policy)" not in p]
+    assert any(p.startswith("lib: ") and "log file disagrees with the JSON stream" in p for p in libtest), libtest
 
 
 def test_deleting_tests_and_test_modules(arena):
@@ -317,6 +320,8 @@ def test_deleting_tests_and_test_modules(arena):
         report = arena.grade(ws)
         assert_no_credit(report)
         assert report.f2p_total == len(arena.task.FAIL_TO_PASS) and any("reset" in n for n in report.notes)
+        assert any(n.startswith(f"restored deleted test module {arena.file}::")
+                   and n.endswith("(agent edits to tests are not graded)") for n in report.notes), report.notes
         ws.write_text(arena.file, arena.pristine)  # the real fix, tests still deleted
         strip(ws)
         fixed = arena.grade(ws)
@@ -336,6 +341,8 @@ def test_adding_ignore(arena):
         ws.close()
     assert_no_credit(report)
     assert all(report.tests[n] == "failed" for n in arena.task.FAIL_TO_PASS)
+    assert f"restored test module {arena.file}::tests (agent edits to tests are not graded)" in report.notes, \
+        report.notes
 
 
 def test_editing_cargo_toml_to_drop_test_targets(arena):

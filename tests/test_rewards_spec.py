@@ -129,15 +129,22 @@ def test_rescore_recomputes_from_stored_reports(tmp_path):
     assert [r["reward"] for r in rows] == [0.0, 1.0, 0.0] and rows[1]["rewards_by_role"] == {"coder": 1.0}
 
 
-def test_rescore_cli(tmp_path):
+def test_rescore_cli(tmp_path, capsys, monkeypatch):
     from cargogym.cli import main
 
+    monkeypatch.setenv("COLUMNS", "300")
     run = _write_run(tmp_path)
     spec = tmp_path / "mine.yaml"
     spec.write_text("terms: {f2p_fraction: 1.0}\n")
     with pytest.raises(SystemExit) as e:
         main(["rescore", str(run), "--reward", str(spec)])
     assert e.value.code == 0
+    out = capsys.readouterr().out
+    cells = lambda what: [c.strip() for c in next(  # noqa: E731
+        ln for ln in out.splitlines() if ln.startswith(f"│ {what} ")).strip("│ ").split("│")]
+    # old: rewards 0, 0.5, 1.0; new: f2p_fraction 0.25, 1.0 and 0 for the ungraded episode
+    assert cells("reward") == ["reward", "0.5000", "0.4167"]
+    assert cells("role coder") == ["role coder", "0.1000", "0.4167"]
     with pytest.raises(SystemExit) as e:
         main(["rescore", str(tmp_path / "nothing"), "--reward", "default"])
-    assert e.value.code == 2
+    assert e.value.code == 2 and "no such run folder" in capsys.readouterr().err
