@@ -22,7 +22,7 @@ class EnvConfig:
     roles: str = "multi_agent_roles"
     max_steps: int = 40
     max_frame_steps: int = 16
-    token_budget: int = 120000
+    token_budget: int = 120000      # 0: no token budget
     max_depth: int = 2
     similarity_threshold: float = 0.8
     max_action_chars: int = 60000
@@ -41,6 +41,8 @@ class EnvConfig:
                      "read_max_lines", "search_max_results"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"env config: {name} must be >= 1, got {getattr(self, name)}")
+        if self.token_budget < 0:
+            raise ConfigError(f"env config: token_budget must be >= 0 (0 = no token budget), got {self.token_budget}")
         if self.max_depth < 0:
             raise ConfigError(f"env config: max_depth must be >= 0, got {self.max_depth}")
         if not 0.0 < self.similarity_threshold <= 1.0:

@@ -133,3 +133,17 @@ def test_token_budget_truncates(envs_ledger_suite):
     obs, reward, terminated, truncated, info = env.step({"tool": "read_file", "arguments": {"path": "src/money.rs"}})
     assert truncated and "token budget of 50 tokens" in obs
     env.close()
+
+
+def test_token_budget_zero_means_none_and_negative_is_refused(envs_ledger_suite):
+    from cargogym.config import ConfigError
+
+    env = gymnasium.make("cargogym/RustRepo-v0", task=envs_ledger_suite["single_bug"], token_budget=0, max_steps=5)
+    env.reset(seed=0)
+    for _ in range(3):
+        obs, reward, terminated, truncated, info = env.step({"tool": "read_file", "arguments": {"path": "src/money.rs"}})
+        assert not truncated and "episode truncated" not in obs
+    assert info["tokens"] > 50
+    env.close()
+    with pytest.raises(ConfigError, match="token_budget must be >= 0"):
+        gymnasium.make("cargogym/RustRepo-v0", task=envs_ledger_suite["single_bug"], token_budget=-1)
