@@ -150,8 +150,9 @@ class RustRepoEnv(gym.Env):
     ``{"final": text}`` and ``{"completion": str, "token_ids": [...], "logprobs": [...]}``.
     Tools: apply_patch, run_tests, cargo_check, read_file, list_files, search, submit,
     delegate_subtask (see :mod:`cargogym.envs.tools`). Bad actions (unparsable Harmony, bad JSON,
-    unknown tool, wrong arguments, over-long text, forbidden tool) produce an ``error: …``
-    observation and change nothing.
+    arguments that are not plain JSON — a generator, a set, non-string names, NaN, a 65-bit int,
+    nesting deeper than 32 —, unknown tool, wrong arguments, over-long text, forbidden tool) produce
+    an ``error: …`` observation and change nothing.
 
     **Observation space**: :class:`~cargogym.envs.spaces.UnicodeText` (up to 1,000,000 characters,
     any Unicode). ``reset`` returns the rendered conversation (system/developer/user messages and
@@ -175,13 +176,15 @@ class RustRepoEnv(gym.Env):
     **Episode end**: ``terminated`` when the root agent calls ``submit`` or answers on the final
     channel (for review tasks, a message starting APPROVE or REQUEST_CHANGES followed by comments;
     a bare verdict gets an error observation and the episode goes on); ``truncated`` when
-    ``max_steps`` turns or ``token_budget`` tokens are used (graded too, with
-    ``grade_on_truncation``). A step after the end returns an error observation.
+    ``max_steps`` turns or ``token_budget`` tokens are used (``token_budget=0``: no token budget;
+    graded too, with ``grade_on_truncation``). A step after the end returns an error observation.
 
-    **Info**: ``frame_id, depth, role, phase`` (the frame that acts next), ``tool, result, error,
-    turn_id, violation, conflict, steps, tokens``; at the end also ``grading, reward_terms,
-    rewards_by_role, delegations, conflicts, role_violations, frames, status``.
-    ``env.unwrapped.trajectory()`` is the episode record of docs/CONTRACTS.md.
+    **Info**: ``instance_id, frame_id, depth, role, phase`` (the frame that acts next; None after
+    the end), ``tool, result, error, turn_id, violation, conflict, steps, tokens`` (+ ``similarity``
+    on a refused delegation); ``reset`` adds ``sandbox`` (the sandbox's ``info()``: the isolation
+    untrusted code gets); at the end also ``grading, reward_terms, rewards_by_role, delegations,
+    conflicts, role_violations, frames, status, review_verdict, episode_reward`` (the sum of the
+    episode's step rewards). ``env.unwrapped.trajectory()`` is the episode record of docs/CONTRACTS.md.
     """
 
     metadata = {"render_modes": ["ansi"], "render_fps": 1}
