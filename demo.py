@@ -1,6 +1,6 @@
 """``cargogym demo`` — the main job, end to end on the built-in corpus (no Docker, no GPU).
 
-Stages (each can be switched off with ``-o stages=[...]``):
+Stages (choose with ``--set stages=[...]``):
 
 1. ``synthesize``: new tasks from the tree-sitter bug synthesiser, validated by cargo, plus a
    per-family sample of the shipped built-in task set → ``RUN/tasks.jsonl``.
@@ -9,7 +9,12 @@ Stages (each can be switched off with ``-o stages=[...]``):
    ``data``: scripted-teacher episodes → Harmony SFT samples, DPO pairs, the training mix → ``RUN/data/``.
 3. ``malt``: generator → verifier → refiner trees with value iteration → ``RUN/malt/trees.jsonl``.
 4. ``learn``: GRPO updates of the tiny GPT-OSS on real cargo rewards → ``RUN/learn/curve.{json,png}``.
-5. ``eval``: metrics, plots, report.md and promotion gates for each run, oracle vs noop compared.
+5. ``eval``: metrics, plots, report.md and promotion gates for each run, oracle vs noop compared;
+   the learn stage's curve is reported under its own label (it is a different model from the
+   ``tiny-gpt-oss`` rollout run, so it is not attached to that run).
+
+Review tasks drawn from the built-in set are balanced by label (half buggy, half clean), so both
+review_bug_catch_rate and review_false_alarm_rate are measured.
 
 A stage that fails is reported in the summary table and the job goes on; the exit status is 1
 when any stage failed.
@@ -100,6 +105,7 @@ class Demo:
         self.results: list[StageResult] = []
         self.tasks: list[Any] = []
         self.eval_rows: list[tuple[str, str, str, str]] = []
+        self.learn_curve: dict[str, Any] | None = None
 
     # -- stage runner ----------------------------------------------------------------------------
     def stage(self, name: str, fn: Callable[[StageResult], None]) -> None:
@@ -133,9 +139,7 @@ class Demo:
                                              f"families={json.dumps(s.families)}", f"seed={self.cfg.seed}",
                                              f"workers={self.cfg.workers}"])
         synth, summary = generate_to_file(gen_cfg, self.run_dir / "synthesized_tasks.jsonl")
-        picked = []
-        for family, n in self.cfg.per_family.items():
-            picked += select_tasks(None, None, [family])[: int(n)]
+        picked = pick_per_family(select_tasks(None), self.cfg.per_family)
         seen = set()
         self.tasks = [t for t in synth + picked if not (t.instance_id in seen or seen.add(t.instance_id))]
         write_tasks(self.run_dir / "tasks.jsonl", self.tasks)
@@ -150,8 +154,7 @@ class Demo:
         if not self.tasks:
             from cargogym.rollouts.config import select_tasks
 
-            for family, n in self.cfg.per_family.items():
-                self.tasks += select_tasks(None, None, [family])[: int(n)]
+            self.tasks = pick_per_family(select_tasks(None), self.cfg.per_family)
         return self.tasks
 
     # -- 2. rollouts -------------------------------------------------------------------------------
@@ -233,11 +236,8 @@ class Demo:
         curve = [p.get("mean_reward", 0.0) for p in result.get("curve", [])]
         res.summary = (f"{len(curve)} GRPO iterations, mean reward {curve[0]:.2f} → {curve[-1]:.2f}"
                        + (" (target reached)" if result.get("reached") else "")) if curve else "no iterations"
-        curve_json = self.run_dir / "learn" / "curve.json"
-        if curve_json.exists():  # the learning curve belongs to the policy's run, for eval's plot
-            (self.run_dir / "tiny-gpt-oss").mkdir(exist_ok=True)
-            (self.run_dir / "tiny-gpt-oss" / "learning_curve.json").write_text(json.dumps(
-                {"steps": list(range(len(curve))), "mean_reward": curve}))
+        # The curve stays in learn/ (it is the learn stage's own model, not the tiny-gpt-oss rollout
+        # run); the eval stage reports it under its own label.
         res.outputs.append(str(self.run_dir / "learn"))
 
     # -- 5. evaluation -----------------------------------------------------------------------------
@@ -268,6 +268,11 @@ class Demo:
             write_comparison(analyses["oracle"], analyses["noop"], dest)
             res.outputs.append(str(dest))
         res.summary = "; ".join(f"{r[0]}: gates {r[3]}" for r in self.eval_rows)
+        self.learn_curve = learn_curve_summary(self.run_dir / "learn")
+        if self.learn_curve is not None:
+            lc = self.learn_curve
+            res.summary += (f"; {LEARN_CURVE_LABEL}: mean reward {lc['first_mean_reward']:.2f} → "
+                            f"{lc['last_mean_reward']:.2f} over {lc['points']} iterations")
 
     # -- all ---------------------------------------------------------------------------------------
     def run(self) -> int:
@@ -296,13 +301,69 @@ class Demo:
             for row in self.eval_rows:
                 t2.add_row(*row)
             console.print(t2)
+        if self.learn_curve is not None:
+            lc = self.learn_curve
+            console.print(f"{LEARN_CURVE_LABEL} ({lc['source']}, plot learn/curve.png): mean reward "
+                          f"{lc['first_mean_reward']:.3f} → {lc['last_mean_reward']:.3f} "
+                          f"(best {lc['best_mean_reward']:.3f}) over {lc['points']} iterations")
         summary = {"run_dir": str(self.run_dir), "config": asdict(self.cfg),
                    "stages": [asdict(r) for r in self.results],
                    "evaluation": [dict(zip(("run", "cargo_test_pass_rate", "mean_reward", "gates"), r))
-                                  for r in self.eval_rows]}
+                                  for r in self.eval_rows],
+                   "learning_curve": self.learn_curve}
         (self.run_dir / "demo_summary.json").write_text(json.dumps(summary, indent=2, default=str))
         console.print(f"results: {self.run_dir}/ (demo_summary.json, */trajectories.jsonl, */eval/report.md, "
                       f"malt/trees.jsonl, learn/curve.png)")
+
+
+LEARN_CURVE_LABEL = ("learning curve of the learn stage (its own tiny GPT-OSS, GRPO on the choose-a-patch "
+                     "format; not the tiny-gpt-oss rollout run)")
+
+
+def pick_per_family(tasks: list[Any], per_family: dict[str, Any]) -> list[Any]:
+    """The first ``n`` tasks of each family in ``per_family`` (task order kept). Review tasks are
+    balanced by label: ``ceil(n/2)`` buggy and ``floor(n/2)`` clean, topped up from the other
+    label when one runs short, so both review metrics can be measured."""
+    picked: list[Any] = []
+    for family, n in per_family.items():
+        n = int(n)
+        pool = [t for t in tasks if t.family == family]
+        if n > 0 and not pool:
+            from cargogym.errors import CargogymError
+
+            raise CargogymError(f"per_family: no built-in task of family {family!r}")
+        if family != "review":
+            picked += pool[:n]
+            continue
+        by_label = {lab: [t for t in pool if (t.review or {}).get("label") == lab] for lab in ("buggy", "clean")}
+        want = {"buggy": (n + 1) // 2, "clean": n // 2}
+        for lab, other in (("buggy", "clean"), ("clean", "buggy")):
+            spare = len(by_label[other]) - want[other]
+            if len(by_label[lab]) < want[lab] and spare > 0:
+                moved = min(spare, want[lab] - len(by_label[lab]))
+                want[lab] -= moved
+                want[other] += moved
+        chosen = {id(t) for lab in ("buggy", "clean") for t in by_label[lab][: want[lab]]}
+        picked += [t for t in pool if id(t) in chosen]
+    return picked
+
+
+def learn_curve_summary(learn_dir: Path) -> dict[str, Any] | None:
+    """The learn stage's curve (``learning_curve.json``, else ``**/curve.json`` under ``learn_dir``)
+    summarised for the demo report, or None when there is none."""
+    from cargogym.eval.runs import find_learning_curves, parse_learning_curve
+
+    if not learn_dir.is_dir():
+        return None
+    for path in find_learning_curves(learn_dir):
+        try:
+            lc = parse_learning_curve(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            continue
+        return {"label": LEARN_CURVE_LABEL, "source": str(path.relative_to(learn_dir.parent)),
+                "points": len(lc.steps), "first_mean_reward": lc.mean_reward[0],
+                "last_mean_reward": lc.mean_reward[-1], "best_mean_reward": max(lc.mean_reward)}
+    return None
 
 
 def _fmt(m: Any) -> str:
@@ -318,7 +379,7 @@ def _root_values(values: Any, trees: list[dict[str, Any]]) -> list[float]:
 def demo(
     config: str = typer.Option("demo", "--config", "-c", help="YAML under configs/ or a path"),
     out: Optional[str] = typer.Option(None, help="run directory (default runs/<timestamp>)"),
-    override: list[str] = typer.Option([], "--override", "-o", help="config override key=value (repeatable)"),
+    override: list[str] = typer.Option([], "--set", "--override", "-o", help="config override key=value (repeatable)"),
 ) -> None:
     """The main job: tasks → Ray rollouts → MALT → GRPO → evaluation and gates."""
     from cargogym.config import load_config
