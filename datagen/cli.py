@@ -67,7 +67,7 @@ def teacher(
     endpoint: Optional[str] = typer.Option(None, help="OpenAI-compatible teacher URL[@MODEL] instead of the scripted one"),
     out: Optional[str] = typer.Option(None, help="output folder (default runs/data-<timestamp>)"),
     validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=VALIDATE_HELP),
-    override: list[str] = typer.Option([], "--override", "-o", help="config override key=value (repeatable)"),
+    override: list[str] = typer.Option([], "--set", "--override", "-o", help="config override key=value (repeatable)"),
 ) -> None:
     """Play the teacher on tasks in the real envs; write episodes.jsonl, samples.jsonl, summary.json."""
     from cargogym.datagen.config import load_data_config
@@ -182,12 +182,14 @@ def mix(
     config: str = typer.Option("training_mix", "--config", "-c", help="YAML under configs/ or a path"),
     total: Optional[int] = typer.Option(None, help="mix size (default: the largest without repeats)"),
     seed: Optional[int] = typer.Option(None),
-    dataset: Optional[Path] = typer.Option(None, help="also save a datasets.Dataset (input_ids, assistant_masks) here"),
+    dataset: Optional[Path] = typer.Option(None, help="also save a datasets.Dataset here: input_ids + assistant_masks "
+                                           "when every sample is Harmony, else text"),
+    text: bool = typer.Option(False, "--text", help="save the dataset as rendered text even for Harmony samples"),
     validate: Optional[bool] = typer.Option(None, "--validate/--no-validate", help=VALIDATE_HELP),
-    override: list[str] = typer.Option([], "--override", "-o", help="config override key=value (repeatable)"),
+    override: list[str] = typer.Option([], "--set", "--override", "-o", help="config override key=value (repeatable)"),
 ) -> None:
     """Mix samples 60/25/15 (single-agent / multi-role / delegation) with a deterministic shuffle."""
-    from cargogym.datagen.mix import build_mix, load_mix_config, to_dataset
+    from cargogym.datagen.mix import build_mix, dataset_is_tokenized, load_mix_config, to_dataset
     from cargogym.datagen.records import episode_samples
     from cargogym.datagen.samples import write_jsonl
 
@@ -200,7 +202,10 @@ def mix(
     rows, summary = build_mix(samples, cfg)
     write_jsonl(out, rows)
     if dataset is not None:
-        to_dataset(rows).save_to_disk(str(dataset))
+        tokenized = dataset_is_tokenized(rows) and not text
+        to_dataset(rows, tokenized=tokenized).save_to_disk(str(dataset))
+        console.print(f"dataset → {dataset}: " + ("input_ids + assistant_masks" if tokenized else
+                      "text" + ("" if text else " (not every sample is Harmony: seed-dialect samples have no token ids)")))
     t = Table(title=f"mix → {out} (seed {summary['seed']})")
     for col in ("kind", "available", "taken", "share"):
         t.add_column(col, justify="right")

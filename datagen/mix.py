@@ -108,16 +108,28 @@ def build_mix(samples: Sequence[dict], cfg: MixConfig | None = None) -> tuple[li
     return chosen, summary
 
 
-def to_dataset(rows: Sequence[dict], tokenized: bool = True):
+def dataset_is_tokenized(rows: Sequence[dict]) -> bool:
+    """Token ids are only defined for Harmony samples: True when every row is Harmony."""
+    return all(r.get("formatter", "harmony") == "harmony" for r in rows)
+
+
+def to_dataset(rows: Sequence[dict], tokenized: bool | None = None):
     """A ``datasets.Dataset`` for TRL's SFTTrainer.
 
     ``tokenized=True`` (Harmony only): ``input_ids`` + ``assistant_masks`` (loss on the agent's
-    tokens only; TRL folds the mask into ``labels``) plus ``id``/``kind``. Else ``text`` (language
-    modelling on the rendered text) plus ``id``/``kind``.
+    tokens only; TRL folds the mask into ``labels``) plus ``id``/``kind``. ``False``: ``text``
+    (language modelling on the rendered text) plus ``id``/``kind``. ``None`` (default): tokenized
+    when every row is Harmony, else text (seed-dialect samples have no token ids).
     """
     from datasets import Dataset
 
+    if tokenized is None:
+        tokenized = dataset_is_tokenized(rows)
     if tokenized:
+        other = sorted({str(r.get("formatter")) for r in rows if r.get("formatter", "harmony") != "harmony"})
+        if other:
+            raise SampleError(f"token ids are only defined for Harmony samples, but the mix holds {', '.join(other)} "
+                              "samples; save them as text instead (tokenized=False, `data mix --text`)")
         cols: dict[str, list] = {"input_ids": [], "assistant_masks": [], "id": [], "kind": []}
         for r in rows:
             ids, mask = sample_tokens(r)
