@@ -36,7 +36,7 @@ def _status_text(status: str) -> str:
 def eval_command(
     runs: Annotated[list[Path], typer.Argument(help="RUN_DIR, or RUN_A RUN_B to compare two runs.", show_default=False)],
     out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Report folder (default: RUN_DIR/eval, or RUN_A/eval/compare_vs_<B>).")] = None,
-    config: Annotated[str, typer.Option("--config", help="Eval config name under configs/ or a YAML path.")] = "eval",
+    config: Annotated[str, typer.Option("--config", "-c", help="Eval config name under configs/ or a YAML path.")] = "eval",
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Config override key=value (repeatable).")] = None,
     stage: Annotated[Optional[list[str]], typer.Option("--stage", help="Gate stage(s) checked in the report (default: all).")] = None,
     no_plots: Annotated[bool, typer.Option("--no-plots", help="Skip the PNG plots.")] = False,
@@ -103,7 +103,7 @@ def gates_command(
     run_dir: Annotated[Path, typer.Argument(help="Run directory (holds trajectories.jsonl).", show_default=False)],
     stage: Annotated[str, typer.Option("--stage", help="Stage name in the gates file, e.g. grpo_to_production_multiagent.")] = "grpo_to_production_multiagent",
     gates_file: Annotated[Optional[str], typer.Option("--gates", help="Gates YAML (default: configs/promotion_gates.yaml).")] = None,
-    config: Annotated[str, typer.Option("--config", help="Eval config name under configs/ or a YAML path.")] = "eval",
+    config: Annotated[str, typer.Option("--config", "-c", help="Eval config name under configs/ or a YAML path.")] = "eval",
     overrides: Annotated[Optional[list[str]], typer.Option("--set", help="Config override key=value (repeatable).")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the gate results as JSON instead of a table.")] = False,
 ) -> None:

@@ -238,7 +238,8 @@ def test_gates_command_reports_one_class_run_as_not_measured(tmp_path):
 def test_gates_command_passes_and_fails(tmp_path):
     runner = CliRunner()
     good = good_run(tmp_path / "good")
-    r = runner.invoke(app, ["gates", str(good), "--stage", "grpo_to_production_multiagent"])
+    r = runner.invoke(app, ["gates", str(good), "--stage", "grpo_to_production_multiagent", "-c", "eval",
+                            "--set", "bootstrap_resamples=100"])
     assert r.exit_code == 0, r.output
     assert "all gates passed" in r.output and "cargo_check_pass_rate" in r.output
 
