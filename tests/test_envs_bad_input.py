@@ -26,6 +26,9 @@ def snapshot(env) -> dict[str, str]:
     return {rel: ws.read_text(rel) for rel in ws.list_files(".")}
 
 
+GOOD_MONEY_HUNK = ("--- a/src/money.rs\n+++ b/src/money.rs\n@@ -1,1 +1,1 @@\n"
+                   "-//! Integer-cent amounts: parsing, formatting, allocation and rates.\n+//! MONEY\n")
+
 BAD_ACTIONS = [
     ("malformed JSON", call("read_file", '{"path": "src/lib.rs"'), "not valid JSON"),
     ("arguments not an object", call("apply_patch", '"--- a"'), "must be a JSON object"),
@@ -65,10 +68,13 @@ BAD_ACTIONS = [
     ("empty diff", {"tool": "apply_patch", "arguments": {"diff": "  "}}, "diff is empty"),
     ("patch outside", {"tool": "apply_patch", "arguments": {"diff": "--- a/../x.rs\n+++ b/../x.rs\n@@ -1 +1 @@\n-a\n+b\n"}},
      "patch not applied"),
-    ("half-failing patch", {"tool": "apply_patch", "arguments": {"diff": (
-        "--- a/src/money.rs\n+++ b/src/money.rs\n@@ -1,1 +1,1 @@\n-//! Money\n+//! MONEY\n"
+    # the first file's hunk matches, the second file's does not: nothing is applied (atomic)
+    ("half-failing patch", {"tool": "apply_patch", "arguments": {"diff": GOOD_MONEY_HUNK + (
         "--- a/src/account.rs\n+++ b/src/account.rs\n@@ -1,1 +1,1 @@\n-this line does not exist\n+x\n")}},
-     "patch not applied"),
+     "patch not applied (nothing was changed): hunk #1 of src/account.rs (@@ -1,1 +1,1 @@) does not apply"),
+    ("half-failing patch, one file", {"tool": "apply_patch", "arguments": {"diff": GOOD_MONEY_HUNK + (
+        "@@ -3,1 +3,1 @@\n-use std::fmt::Nope;\n+x\n")}},
+     "hunk #2 of src/money.rs (@@ -3,1 +3,1 @@) does not apply"),
 ]
 
 
@@ -96,6 +102,19 @@ def test_bad_action_gives_error_observation(env, name, action, fragment):
     # the episode goes on: a valid call still works
     obs, *_ = env.step({"tool": "read_file", "arguments": {"path": "src/lib.rs", "start": 1, "end": 2}})
     assert obs.startswith("src/lib.rs (lines 1-2")
+
+
+def test_half_failing_patch_is_atomic(env):
+    """The good hunk of a half-failing patch applies on its own, but not together with a bad one."""
+    env.reset(seed=0)
+    start = env.unwrapped.workspace.read_text("src/money.rs")
+    bad = next(action for name, action, _ in BAD_ACTIONS if name == "half-failing patch, one file")
+    obs, *_ = env.step(bad)
+    assert obs.startswith("error: patch not applied") and "hunk #2 of src/money.rs" in obs
+    assert env.unwrapped.workspace.read_text("src/money.rs") == start and env.unwrapped.current_diff() == ""
+    obs, *_ = env.step({"tool": "apply_patch", "arguments": {"diff": GOOD_MONEY_HUNK}})
+    assert obs.startswith("patch applied"), obs
+    assert env.unwrapped.workspace.read_text("src/money.rs").startswith("//! MONEY\n")
 
 
 def test_step_after_end_and_before_reset(envs_ledger_suite):
