@@ -84,19 +84,40 @@ def test_oracle_gets_full_reward_and_noop_none(family, envs_ledger_suite):
     env.close()
 
 
-def test_generated_tasks_of_every_family(tmp_path):
-    """The synthesiser's tasks (tasks/builtin_tasks.jsonl): oracle FULL, no-op NO, per family."""
+def generated_task_sample(tasks) -> dict[str, object]:
+    """One task per family (review: one buggy, one clean), each from a different crate while
+    crates last: group i takes the first task of the i-th crate (rotating) that has one."""
+    groups: dict[str, dict[str, list]] = {}
+    for t in tasks:
+        group = f"review_{t.review['label']}" if t.family == "review" else t.family
+        groups.setdefault(group, {}).setdefault(t.crate, []).append(t)
+    crates = sorted({t.crate for t in tasks})
+    sample = {}
+    for i, group in enumerate(sorted(groups)):
+        order = crates[i % len(crates):] + crates[:i % len(crates)]
+        crate = next(c for c in order if c in groups[group])
+        sample[group] = groups[group][crate][0]
+    return sample
+
+
+def test_generated_tasks_of_every_family():
+    """The synthesiser's tasks (tasks/builtin_tasks.jsonl), one per family from different crates
+    (review: a buggy and a clean change): the oracle earns 1.0 and the no-op 0.0 (reward "resolved")."""
     if not TASKS_JSONL.is_file():
         pytest.skip("tasks/builtin_tasks.jsonl not generated yet")
-    by_family = {}
-    for t in read_tasks(TASKS_JSONL):
-        by_family.setdefault(t.family, t)
-    env = gymnasium.make("cargogym/RustRepo-v0", task=str(TASKS_JSONL), max_steps=3)
-    for family, task in sorted(by_family.items()):
+    sample = generated_task_sample(read_tasks(TASKS_JSONL))
+    assert set(sample) == {"single_bug", "multi_bug", "implement", "compile_error", "review_buggy", "review_clean"}
+    assert len({t.crate for t in sample.values()}) == len(sample)
+    env = gymnasium.make("cargogym/RustRepo-v0", task=str(TASKS_JSONL), max_steps=3, reward="resolved")
+    for group, task in sorted(sample.items()):
         steps = play(env, oracle_actions(task), seed=0, options={"task": task.instance_id})
-        assert steps[-1][4]["grading"]["resolution"] == "FULL", (family, steps[-1][0])
+        obs, reward, terminated, truncated, info = steps[-1]
+        assert terminated and info["grading"]["resolution"] == "FULL", (group, task.instance_id, obs)
+        assert sum(s[1] for s in steps) == 1.0 and info["reward_terms"] == {"resolved": 1.0}, group
         steps = play(env, [call("submit")] * 3, seed=0, options={"task": task.instance_id})
-        assert steps[-1][4]["grading"]["resolution"] == "NO", family
+        obs, reward, terminated, truncated, info = steps[-1]
+        assert info["grading"]["resolution"] == "NO", (group, task.instance_id, obs)
+        assert sum(s[1] for s in steps) == 0.0 and info["reward_terms"] == {"resolved": 0.0}, group
     env.close()
 
 
