@@ -5,6 +5,7 @@ tests into grading, restored test modules are named in notes, clippy_clean canno
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import json
 import shutil
 from pathlib import Path
@@ -35,8 +36,10 @@ def test_tampered_pristine_cache_cannot_feed_tests_into_grading(sb_local, sb_min
     # a private copy of the crate and a private cache: the shared pre-built copy is never touched
     shutil.copytree(Path(sb_minicrate_task.repo), tmp_path / "minicrate")
     task = dataclasses.replace(sb_minicrate_task, repo=str(tmp_path / "minicrate"))
+    # the cache's own integrity check (when it has one) is turned off: this tests the defence behind it
+    trust = {"verify": False} if "verify" in inspect.signature(PrebuiltCache).parameters else {}
     manager = WorkspaceManager(root=tmp_path / "ws", mode="copy",
-                               cache=PrebuiltCache(tmp_path / "prebuilt", sandbox=sb_local), sandbox=sb_local)
+                               cache=PrebuiltCache(tmp_path / "prebuilt", sandbox=sb_local, **trust), sandbox=sb_local)
     try:
         ws = manager.create(task)
         pristine = manager.pristine(task)
