@@ -282,3 +282,16 @@ def test_rescore_config_file_and_bad_input(tmp_path, rescore_cli):
     assert code == 2 and "key=value" in out
     code, out = rescore_cli([str(tmp_path / "missing")])
     assert code == 2 and "no such run folder" in out
+
+
+def test_suppressed_lints_counts_only_what_the_agent_added():
+    from cargogym.rewards.protect import lint_suppressions, suppressed_lints
+
+    text = ('#![allow(clippy::all)]\n#[allow(warnings, dead_code, reason = "why")]\nfn f() {}\n'
+            '#[expect(clippy :: needless_return,)]\nfn g() -> i32 { return 1; }\n#[derive(Debug)]\nstruct S;\n')
+    assert lint_suppressions(text) == {"clippy::all": 1, "warnings": 1, "dead_code": 1, "clippy::needless_return": 1}
+    start = "#[allow(dead_code)]\nfn old() {}\n"
+    assert suppressed_lints(start + "#[allow(dead_code)]\nfn new() {}\n#![allow(unused)]\n", start) == \
+        ["dead_code", "unused"]
+    assert suppressed_lints(start.replace("old", "renamed"), start) == []
+    assert suppressed_lints("// #[allow(warnings)]\nfn f() {}\n", None) == []
