@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import typer
 
@@ -16,6 +17,29 @@ _OVERRIDE = typer.Option([], "--override", "-o", help="config override key=value
 
 def _flags(**kw) -> list[str]:
     return [f"{k}={v}" for k, v in kw.items() if v is not None]
+
+
+@contextmanager
+def progress_bar(description: str, total: int | None) -> Iterator[Callable[..., None]]:
+    """A rich progress bar on stderr; yields ``update(advance=1, status="", total=None,
+    description=None)``."""
+    from rich.console import Console
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    progress = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("{task.fields[status]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                        TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+    with progress:
+        task_id = progress.add_task(description, total=total, status="")
+
+        def update(advance: int = 1, status: str | None = None, total: int | None = None,
+                   description: str | None = None) -> None:
+            kw = {k: v for k, v in (("status", status), ("total", total), ("description", description))
+                  if v is not None}
+            progress.update(task_id, advance=advance, **kw)
+
+        yield update
 
 
 def malt(
@@ -39,15 +63,23 @@ def malt(
 
     cfg = load_config(MaltConfig, config, list(override) + _flags(tasks=tasks, branching=branching, out=out,
                                                                    policy=policy, workers=workers, limit=limit))
-    cfg.level_branching()
+    branching = cfg.level_branching()
     selected = select_tasks(cfg.tasks, cfg.limit, cfg.families)
-    console = Console(stderr=True)
     levels = len(cfg.roles)
+    per_tree, width = 0, 1
+    for b in branching:
+        width *= b
+        per_tree += width
 
-    def on_level(level: int, n: int, secs: float) -> None:
-        console.print(f"level {level + 1}/{levels} ({cfg.roles[level]}): {n} nodes in {secs:.1f}s")
+    with progress_bar(f"MALT level 1/{levels} ({cfg.roles[0]})", per_tree * len(selected)) as update:
+        def on_level(level: int, n: int, secs: float) -> None:
+            nxt = f"MALT level {level + 2}/{levels} ({cfg.roles[level + 1]})" if level + 1 < levels else "MALT"
+            update(advance=0, status=f"{cfg.roles[level]}: {n} nodes in {secs:.1f}s", description=nxt)
 
-    trees = sample_trees(selected, cfg, on_level=on_level)
+        trees = sample_trees(selected, cfg, on_level=on_level, on_node=lambda level: update())
+        # nodes under failed (infra error) parents are never sampled: the bar ends at what ran
+        ran = sum(len(t["nodes"]) - 1 for t in trees)
+        update(advance=0, total=ran)
     assign_values(trees, cfg.value.op, cfg.value.temperature, cfg.value.scale)
     path = Path(cfg.out or f"runs/malt-{time.strftime('%Y%m%d-%H%M%S')}/trees.jsonl")
     write_trees(path, trees)
@@ -82,9 +114,9 @@ def grpo(
     from cargogym.training.train import train_grpo
 
     cfg = _train_cfg(config, override, trees=trees, policy=policy, out=out, epochs=epochs)
-    console = Console(stderr=True)
-    s = train_grpo(cfg, on_step=lambda i, m: console.print(
-        f"step {i}: loss {m['loss']:+.4f}  clip {m['clip_ratio']:.2f}  {m['step_time']:.2f}s"))
+    with progress_bar("GRPO steps", None) as update:
+        s = train_grpo(cfg, on_step=lambda i, m: update(
+            total=m["total_steps"], status=f"loss {m['loss']:+.4f}  clip {m['clip_ratio']:.2f}  {m['step_time']:.2f}s"))
     Console().print(f"GRPO: {s['samples']} samples, {s['steps']} steps, mean step {s['mean_step_time']:.2f}s → {s['out']}")
 
 
@@ -128,10 +160,11 @@ def dpo(
 
 @train_app.command("learn")
 def learn_command(
-    out: Optional[str] = typer.Option(None, help="output folder (curve.json, curve.png, trees)"),
+    out: Optional[str] = typer.Option(None, help="output folder (curve.json, learning_curve.json, curve.png, trees)"),
     iterations: Optional[int] = typer.Option(None),
     n_tasks: Optional[int] = typer.Option(None, "--n-tasks"),
     workers: Optional[int] = typer.Option(None),
+    config: str = typer.Option("learn", "--config", "-c", help="YAML under configs/ or a path"),
     override: list[str] = _OVERRIDE,
 ) -> None:
     """End-to-end learning on CPU: env → Ray rollouts → MALT values → GRPO (choice format)."""
@@ -140,12 +173,12 @@ def learn_command(
     from cargogym.config import load_config
     from cargogym.training.learn import LearnConfig, learn
 
-    cfg = load_config(LearnConfig, None, list(override) + _flags(out=out, iterations=iterations, n_tasks=n_tasks,
-                                                                  workers=workers))
-    console = Console(stderr=True)
-    r = learn(cfg, on_iteration=lambda p: console.print(
-        f"iter {p['iteration']:3d}  reward {p['mean_reward']:.3f}  gold {p['gold_pick_rate']:.2f}  "
-        f"rollout {p['rollout_s']:.1f}s  update {p['update_s']:.1f}s  t={p['elapsed_s']:.0f}s"))
+    cfg = load_config(LearnConfig, config, list(override) + _flags(out=out, iterations=iterations, n_tasks=n_tasks,
+                                                                    workers=workers))
+    with progress_bar("GRPO iterations", cfg.iterations) as update:
+        r = learn(cfg, on_iteration=lambda p: update(
+            status=f"reward {p['mean_reward']:.3f}  gold {p['gold_pick_rate']:.2f}  "
+                   f"rollout {p['rollout_s']:.1f}s  update {p['update_s']:.1f}s"))
     first, last = r["curve"][0]["mean_reward"], r["curve"][-1]["mean_reward"]
     Console().print(f"mean reward {first:.3f} → {last:.3f} in {len(r['curve'])} iterations, {r['wall_s']:.0f}s "
                     f"({'reached' if r['reached'] else 'did not reach'} {r['target']})")

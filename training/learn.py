@@ -8,8 +8,15 @@ that candidate then ``submit``, and cargo grades the crate (constrained action f
 (:func:`~cargogym.training.trees.assign_values`) turn rewards into GRPO samples, and one
 :class:`~cargogym.training.grpo.GRPOUpdater` step updates the tiny, randomly initialised
 ``GptOssForCausalLM``. The mean episode reward per iteration is the learning curve
-(``OUT/curve.json``, ``OUT/curve.png``); the run stops when ``stop_after`` consecutive iterations
-reach ``target`` or the time budget is spent.
+(``OUT/curve.json``, ``OUT/curve.png``, and ``OUT/learning_curve.json`` in the
+``{"steps", "mean_reward"}`` schema ``cargogym eval`` reads); the run stops when ``stop_after``
+consecutive iterations reach ``target`` or the time budget is spent.
+
+Limit: the trees are depth 1 (generator only; each node is a leaf), so value iteration is the
+identity here and the inner-level backup (verifier / refiner values = mean of their children)
+never runs inside this loop; it is exercised by ``cargogym malt`` + ``cargogym train grpo`` and
+the tests of :mod:`cargogym.training.values` / :mod:`cargogym.training.trees`. A deeper choice
+loop would need a choice format for the verifier (a read-only reviewer) and the refiner.
 
 ``cargogym train learn`` runs it; ``tests/test_training_learn.py`` (slow) checks the rise.
 """
@@ -76,7 +83,8 @@ def select_learnable(cfg: LearnConfig) -> list[Any]:
 
 
 def learn(cfg: LearnConfig, on_iteration: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
-    """Run the loop; returns ``{"curve": [...], "reached": bool, ...}`` (also OUT/curve.json)."""
+    """Run the loop; returns ``{"curve": [...], "reached": bool, ...}`` (also OUT/curve.json and
+    OUT/learning_curve.json). Depth-1 trees only: see the module docstring."""
     import numpy as np
     import torch
 
@@ -84,8 +92,11 @@ def learn(cfg: LearnConfig, on_iteration: Callable[[dict[str, Any]], None] | Non
     from cargogym.training.grpo import GRPOUpdater, samples_from_records
     from cargogym.training.malt import MaltConfig, MaltSampler, SamplingConfig
     from cargogym.training.model import load_model
+    from cargogym.training.train import write_learning_curve
     from cargogym.training.trees import assign_values, grpo_samples, write_trees
 
+    if cfg.iterations < 1 or cfg.group < 1:
+        raise LearnError(f"iterations and group must be >= 1 (got {cfg.iterations}, {cfg.group})")
     start = time.time()
     out = Path(cfg.out or f"runs/learn-{time.strftime('%Y%m%d-%H%M%S')}")
     out.mkdir(parents=True, exist_ok=True)
@@ -138,6 +149,10 @@ def learn(cfg: LearnConfig, on_iteration: Callable[[dict[str, Any]], None] | Non
                                                                               for c in choice_tasks},
               "policy": model_name, "wall_s": time.time() - start, "config": asdict(cfg)}
     (out / "curve.json").write_text(json.dumps(result, indent=2, default=str))
+    write_learning_curve(out / "learning_curve.json", [p["iteration"] for p in curve],
+                         [p["mean_reward"] for p in curve], resolved_rate=[p["resolved_rate"] for p in curve],
+                         gold_pick_rate=[p["gold_pick_rate"] for p in curve], target=cfg.target,
+                         chance=1.0 / cfg.k, policy=model_name)
     plot_curve(result, out / "curve.png")
     return result
 

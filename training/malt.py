@@ -315,10 +315,16 @@ class _Pool:
                 pass
 
 
-def _run_scripted_level(pool: _Pool, specs: list[dict[str, Any]]) -> list[dict[str, Any] | Exception]:
-    """Whole nodes inside the actors, one per actor at a time."""
+def _run_scripted_level(pool: _Pool, specs: list[dict[str, Any]],
+                        on_done: Callable[[], None] | None = None) -> list[dict[str, Any] | Exception]:
+    """Whole nodes inside the actors, one per actor at a time; ``on_done()`` after each node."""
+    done = on_done or (lambda: None)
     if pool.local:
-        return [_get_or_exc(pool, pool.call(0, "run_node", spec)) for spec in specs]
+        results = []
+        for spec in specs:
+            results.append(_get_or_exc(pool, pool.call(0, "run_node", spec)))
+            done()
+        return results
     results: list[Any] = [None] * len(specs)
     queue = list(range(len(specs)))
     inflight: dict[Any, tuple[int, int]] = {}
@@ -331,6 +337,7 @@ def _run_scripted_level(pool: _Pool, specs: list[dict[str, Any]]) -> list[dict[s
         a, k = inflight.pop(ref)
         free.append(a)
         results[k] = _get_or_exc(pool, ref)
+        done()
     return results
 
 
@@ -342,8 +349,10 @@ def _get_or_exc(pool: _Pool, ref) -> Any:
 
 
 def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling, slots_per_worker: int,
-                     max_steps: int) -> list[dict[str, Any] | Exception]:
-    """Lockstep: one batched ``policy.generate`` over every live node, then one env step each."""
+                     max_steps: int, on_done: Callable[[], None] | None = None) -> list[dict[str, Any] | Exception]:
+    """Lockstep: one batched ``policy.generate`` over every live node, then one env step each;
+    ``on_done()`` after each node."""
+    done = on_done or (lambda: None)
     results: list[Any] = [None] * len(specs)
     queue = list(range(len(specs)))
     slots = [(a, s) for s in range(slots_per_worker) for a in range(len(pool.actors))]
@@ -357,6 +366,7 @@ def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling,
                     live[key] = {"k": k, "view": view, "turns": []}
                 except Exception as e:  # noqa: BLE001
                     results[k] = e
+                    done()
         batch = [key for key, v in live.items() if not v["view"]["done"] and len(v["turns"]) < max_steps + 1]
         if batch:
             comps = policy.generate([live[key]["view"]["messages"] for key in batch], sampling,
@@ -371,6 +381,7 @@ def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling,
                     live[key]["view"] = pool.get(ref)
                 except Exception as e:  # noqa: BLE001
                     results[live.pop(key)["k"]] = e
+                    done()
         for key in [key for key, v in live.items() if v["view"]["done"] or len(v["turns"]) > max_steps]:
             entry = live.pop(key)
             try:
@@ -379,6 +390,7 @@ def _run_model_level(pool: _Pool, specs: list[dict[str, Any]], policy, sampling,
                 results[entry["k"]] = out
             except Exception as e:  # noqa: BLE001
                 results[entry["k"]] = e
+            done()
     return results
 
 
@@ -424,8 +436,10 @@ class MaltSampler:
         return total
 
     def sample(self, tasks: Sequence[Any], policy: Any = None, seed: int | None = None,
-               on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
-        """One tree per task. ``policy``: a model policy object, or None for ``cfg.policy``."""
+               on_level: Callable[[int, int, float], None] | None = None,
+               on_node: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
+        """One tree per task. ``policy``: a model policy object, or None for ``cfg.policy``.
+        ``on_level(level, nodes, seconds)`` after each level, ``on_node(level)`` after each node."""
         from cargogym.policies.base import Sampling
 
         cfg = self.cfg
@@ -467,10 +481,12 @@ class MaltSampler:
                                   "policy": policy_name if scripted else None, "policy_name": policy_name,
                                   "policy_kwargs": dict(cfg.policy_kwargs or {}) if scripted else {}})
                     where.append((k, node_id))
+            done = (lambda lvl=level: on_node(lvl)) if on_node is not None else None
             if scripted:
-                results = _run_scripted_level(self.pool, specs)
+                results = _run_scripted_level(self.pool, specs, done)
             else:
-                results = _run_model_level(self.pool, specs, policy, sampling, cfg.slots_per_worker, cfg.max_steps)
+                results = _run_model_level(self.pool, specs, policy, sampling, cfg.slots_per_worker, cfg.max_steps,
+                                           done)
             frontier = []
             for (k, node_id), res in zip(where, results):
                 node = trees[k]["nodes"][node_id]
@@ -501,10 +517,11 @@ def _store_result(node: dict[str, Any], res: Any) -> bool:
 
 
 def sample_trees(tasks: Sequence[Any], cfg: MaltConfig, policy: Any = None,
-                 on_level: Callable[[int, int, float], None] | None = None) -> list[dict[str, Any]]:
+                 on_level: Callable[[int, int, float], None] | None = None,
+                 on_node: Callable[[int], None] | None = None) -> list[dict[str, Any]]:
     """Sample one MALT tree per task with a fresh worker pool (see the module docstring)."""
     with MaltSampler(cfg) as sampler:
-        return sampler.sample(tasks, policy, on_level=on_level)
+        return sampler.sample(tasks, policy, on_level=on_level, on_node=on_node)
 
 
 def _ancestors(tree: dict[str, Any], node_id: int) -> list[dict[str, Any]]:

@@ -3,7 +3,13 @@
 ``train_grpo(cfg)``: values and sibling advantages over the trees, one GRPO sample per generated
 turn (prompt ids, completion ids and sampler log-probs exactly as stored), ``epochs`` passes of
 ``batch_size`` samples through :class:`~cargogym.training.grpo.GRPOUpdater`; metrics go to
-``OUT/metrics.jsonl`` and the model to ``OUT/model``.
+``OUT/metrics.jsonl``, the per-step curve to ``OUT/learning_curve.json`` and the model to ``OUT/model``.
+Trees sampled by a scripted or API policy (``cargogym malt`` defaults to ``malt-scripted``) have
+no token ids: with ``retokenize: true`` (default) those nodes' turns are re-tokenised from their
+stored conversations with the Harmony training renderer
+(:func:`~cargogym.training.trees.turns_from_messages`). They carry no sampler log-probs, so the
+behaviour log-probs are the trained policy's own, taken before each batch's first update (the
+importance ratio starts at 1: the data are treated as on-policy).
 ``export_sft(cfg)`` / ``export_dpo(cfg)``: per-role JSONL sets (``OUT/sft_<role>.jsonl`` with
 Harmony ``input_ids`` + ``completion_mask``, as TRL's SFTTrainer takes pre-tokenised data;
 ``OUT/dpo_<role>.jsonl`` with Harmony-text ``prompt`` / ``chosen`` / ``rejected``), and with
@@ -64,6 +70,7 @@ class TrainConfig:
     epochs: int = 1
     batch_size: int = 16
     skip_zero_advantage: bool = True
+    retokenize: bool = True           # turns without token ids: re-tokenise the node's messages (Harmony)
     save: bool = True
     value: ValueConfig = field(default_factory=ValueConfig)
     grpo: GRPOConfig = field(default_factory=GRPOConfig)
@@ -86,6 +93,33 @@ def _load_valued_trees(cfg: TrainConfig):
     return assign_values(trees, cfg.value.op, cfg.value.temperature, cfg.value.scale)
 
 
+def no_samples_reason(tv, cfg: TrainConfig) -> str:
+    """Why ``grpo_samples`` gave nothing, in one line for the user."""
+    from cargogym.training.trees import grpo_samples
+
+    roles = cfg.roles or None
+    every = grpo_samples(tv, roles=roles, skip_zero=False, retokenize=cfg.retokenize)
+    where = f"{cfg.trees}: no trainable GRPO samples: "
+    if every:
+        groups = sum(1 for t in tv.trees for n in t["nodes"] if n.get("parent", -1) >= 0 and n.get("role")
+                     and (not roles or n["role"] in roles))
+        return (where + f"all {len(every)} turns of the {groups} sampled nodes have advantage 0, because in every "
+                "sibling group all siblings have the same value (e.g. every leaf scored the same). GRPO learns "
+                "only from differences between siblings: sample more branching or tasks whose outcomes vary.")
+    if not cfg.retokenize:
+        return (where + "no turn has token ids (trees from a scripted or API policy); set retokenize=true "
+                "to re-tokenise the nodes' conversations, or sample with a model policy (--policy tiny-gpt-oss).")
+    return where + (f"no sampled node of roles {cfg.roles} has generated turns or messages" if roles
+                    else "no sampled node has generated turns or messages")
+
+
+def write_learning_curve(path: Path, steps: list[float], mean_reward: list[float], **extra: Any) -> None:
+    """``{"steps": [...], "mean_reward": [...]}`` (the schema ``cargogym eval`` reads as
+    ``RUN_DIR/learning_curve.json``) plus ``extra`` keys."""
+    path.write_text(json.dumps({"steps": list(steps), "mean_reward": list(mean_reward), **extra}, indent=2,
+                               default=str))
+
+
 def wrap_lora(model, lora: LoraSection):
     if not lora.enabled:
         return model
@@ -104,12 +138,14 @@ def train_grpo(cfg: TrainConfig, on_step: Callable[[int, dict], None] | None = N
     from cargogym.training.trees import grpo_samples
 
     tv = _load_valued_trees(cfg)
-    records = grpo_samples(tv, roles=cfg.roles or None, skip_zero=cfg.skip_zero_advantage)
+    roles = cfg.roles or None
+    records = grpo_samples(tv, roles=roles, skip_zero=cfg.skip_zero_advantage, retokenize=cfg.retokenize)
     if not records:
-        raise TrainError(f"{cfg.trees}: no trainable samples (no generated turns with token ids, or every "
-                         "sibling group scored the same). Sample trees with a model policy, e.g. "
-                         "`cargogym malt --policy tiny-gpt-oss`.")
+        raise TrainError(no_samples_reason(tv, cfg))
+    if cfg.batch_size < 1 or cfg.epochs < 1:
+        raise TrainError(f"batch_size and epochs must be >= 1 (got {cfg.batch_size}, {cfg.epochs})")
     samples = samples_from_records(records)
+    total_steps = cfg.epochs * -(-len(samples) // cfg.batch_size)
     torch.manual_seed(cfg.seed)
     model, name = load_model(cfg.policy, seed=cfg.seed)
     model = wrap_lora(model, cfg.lora)
@@ -126,7 +162,10 @@ def train_grpo(cfg: TrainConfig, on_step: Callable[[int, dict], None] | None = N
             for i in range(0, len(order), cfg.batch_size):
                 batch = [samples[j] for j in order[i:i + cfg.batch_size]]
                 m = updater.step(batch)
-                m.update(step=step, epoch=epoch, samples=len(batch))
+                values = [samples[j].meta.get("value") for j in order[i:i + cfg.batch_size]]
+                values = [v for v in values if isinstance(v, (int, float))]
+                m.update(step=step, total_steps=total_steps, epoch=epoch, samples=len(batch),
+                         data_value=sum(values) / len(values) if values else None)
                 fh.write(json.dumps(m) + "\n")
                 history.append(m)
                 if on_step:
@@ -140,6 +179,12 @@ def train_grpo(cfg: TrainConfig, on_step: Callable[[int, dict], None] | None = N
                "mean_step_time": sum(h["step_time"] for h in history) / max(len(history), 1),
                "out": str(out), "config": asdict(cfg)}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
+    curve = [(h["step"], h["data_value"]) for h in history if h.get("data_value") is not None]
+    write_learning_curve(out / "learning_curve.json", [c[0] for c in curve], [c[1] for c in curve],
+                         loss=[h["loss"] for h in history if h.get("data_value") is not None],
+                         note="offline GRPO: mean_reward is the mean value of the tree nodes each step trained "
+                              "on (the sampling policy's cargo-graded reward), not a new evaluation of the "
+                              "trained policy")
     return summary
 
 
