@@ -24,6 +24,16 @@ The local backend, and why each piece is there:
   middle is replaced by a marker and ``truncated`` is set.
 - **Environment**: a clean one (no inherited secrets): PATH with the real toolchain first,
   RUSTUP_HOME, an isolated CARGO_HOME (std-only crates need no registry), ``CARGO_NET_OFFLINE``.
+  (No empty ``RUSTC_WRAPPER`` against a planted ``rustc-wrapper``: with one set, cargo stops
+  caching rustc's info and every cargo call costs ~70 ms more; planted configs are kept out
+  instead, see below.)
+- **Filesystem** (root): the ``cargogym-jail`` launcher (``jail.py``) makes everything read-only
+  but the workspace and a private ``/tmp`` and hides the cache, the cargogym checkout and every
+  path registered with :func:`hide_from_sandboxes` (imported tasks' source repositories, tasks
+  files). **Without the jail** (non-root, or refused) test code can write wherever this user can;
+  before every command the sandbox then resets its CARGO_HOME and removes ``.cargo/config*``
+  planted above the workspace in cargogym's workspace tree (a config above it elsewhere is
+  refused), and :class:`~cargogym.sandbox.workspace.PrebuiltCache` re-verifies the pristine copies.
 """
 
 from __future__ import annotations
@@ -146,10 +156,68 @@ def default_hidden() -> list[Path]:
     return out
 
 
+_REGISTERED_HIDDEN: dict[str, None] = {}  # insertion-ordered set
+_HIDDEN_LOCK = threading.Lock()
+
+
+def hide_from_sandboxes(*paths: str | os.PathLike) -> None:
+    """Hide ``paths`` (folders or files) from every jailed command from now on: e.g. an imported
+    task's source repository (its ``.git`` holds the fix) and the folder of a tasks file (gold
+    patches); see :func:`hide_plan` for what is hidden when a folder holds the toolchain.
+    Registered by the workspace manager and the tasks reader. Also appended to
+    ``$CARGOGYM_HIDE`` so that processes started later (rollout workers) hide them too."""
+    with _HIDDEN_LOCK:
+        for p in paths:
+            if p:
+                _REGISTERED_HIDDEN[os.path.realpath(p)] = None
+        env = [p for p in os.environ.get("CARGOGYM_HIDE", "").split(":") if p]
+        os.environ["CARGOGYM_HIDE"] = ":".join(dict.fromkeys(env + [p for p in _REGISTERED_HIDDEN if ":" not in p]))
+
+
+def registered_hidden() -> list[str]:
+    """The paths given to :func:`hide_from_sandboxes` (here or, via ``$CARGOGYM_HIDE``, in a
+    parent process), canonical."""
+    with _HIDDEN_LOCK:
+        env = [os.path.realpath(p) for p in os.environ.get("CARGOGYM_HIDE", "").split(":") if p]
+        return list(dict.fromkeys([*_REGISTERED_HIDDEN, *env]))
+
+
+SYSTEM_DIRS = ("/", "/usr", "/lib", "/lib64", "/lib32", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev",
+               "/home", "/var", "/opt", "/run")
+
+
+def _is_within(path: str, base: str) -> bool:
+    base = base.rstrip("/") or "/"
+    return path == base or path.startswith(base if base == "/" else base + "/")
+
+
+def hide_plan(paths: list[str], keep: list[str]) -> tuple[list[str], list[str]]:
+    """(folders, files) to hide for one command. A folder that holds something the command needs
+    (its cwd, the toolchain: ``keep``) or that is a system folder is not hidden; a *file* in it
+    still is (a tasks file in ``$HOME`` hides the file, not the home with the toolchain).
+    Paths that do not exist are dropped. Pure apart from ``os.path`` checks."""
+    folders: list[str] = []
+    files: list[str] = []
+    for p in dict.fromkeys(paths):
+        if os.path.isdir(p):
+            if p not in SYSTEM_DIRS and not any(_is_within(k, p) for k in keep):
+                folders.append(p)
+        elif os.path.isfile(p):
+            files.append(p)
+    # a folder inside another hidden folder is hidden already (and could not be mounted on)
+    folders = [f for f in folders if not any(f != g and _is_within(f, g) for g in folders)]
+    files = [f for f in files if not any(_is_within(f, g) for g in folders)]
+    return folders, files
+
+
 def cache_dir() -> Path:
     """``$CARGOGYM_CACHE`` or ``~/.cache/cargogym``."""
     base = os.environ.get("CARGOGYM_CACHE")
     return Path(base) if base else Path.home() / ".cache" / "cargogym"
+
+
+CARGO_HOME_CONFIG = "[net]\noffline = true\n[term]\ncolor = \"never\"\n"
+CARGO_HOME_KEEP = {".package-cache", ".package-cache-mutate", ".global-cache"}  # cargo's own locks/db
 
 
 def isolated_cargo_home() -> Path:
@@ -159,9 +227,77 @@ def isolated_cargo_home() -> Path:
     if not cfg.exists():
         home.mkdir(parents=True, exist_ok=True)
         tmp = home / f".config.{os.getpid()}.tmp"
-        tmp.write_text("[net]\noffline = true\n[term]\ncolor = \"never\"\n")
+        tmp.write_text(CARGO_HOME_CONFIG)
         os.replace(tmp, cfg)
     return home
+
+
+def reset_cargo_home(home: Path) -> list[str]:
+    """Make cargogym's own CARGO_HOME hold only its config again (cargo's lock files aside) and
+    return what was removed or rewritten. Test code outside the jail can write there: a
+    ``config.toml`` with ``build.rustc-wrapper`` / ``target.*.runner`` or a ``bin/cargo-clippy``
+    (cargo looks up subcommands in ``$CARGO_HOME/bin`` first) would run at grading time."""
+    changed: list[str] = []
+    try:
+        entries = list(os.scandir(home))
+    except FileNotFoundError:
+        entries = []
+    for entry in entries:
+        if entry.name in CARGO_HOME_KEEP:
+            continue
+        if entry.name == "config.toml" and entry.is_file(follow_symlinks=False):
+            try:
+                if Path(entry.path).read_text() == CARGO_HOME_CONFIG:
+                    continue
+            except (OSError, UnicodeDecodeError):
+                pass
+        changed.append(entry.path)
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            try:
+                os.unlink(entry.path)
+            except FileNotFoundError:
+                pass
+    cfg = home / "config.toml"
+    if not cfg.is_file():
+        home.mkdir(parents=True, exist_ok=True)
+        tmp = home / f".config.{os.getpid()}.{threading.get_ident()}.tmp"
+        tmp.write_text(CARGO_HOME_CONFIG)
+        os.replace(tmp, cfg)
+    return changed
+
+
+CARGO_CONFIG_NAMES = ("config.toml", "config")
+
+
+def configs_above(cwd: str | os.PathLike) -> list[str]:
+    """Cargo config files in the folders *above* ``cwd`` (a crate root): cargo reads every
+    ancestor's ``.cargo/config[.toml]``, so one planted there changes how the crate is built and
+    tested (``rustc-wrapper``, ``runner``, ``rustflags``, ``[env]``...)."""
+    out: list[str] = []
+    d = os.path.dirname(os.path.realpath(cwd))
+    while True:
+        for name in CARGO_CONFIG_NAMES:
+            f = os.path.join(d, ".cargo", name)
+            if os.path.lexists(f):
+                out.append(f)
+        parent = os.path.dirname(d)
+        if parent == d:
+            return out
+        d = parent
+
+
+def _removable_config_dir(folder: str) -> bool:
+    """Whether ``folder`` (holding a planted ``.cargo``) belongs to cargogym's workspace tree,
+    where only sandboxed code can have put it: below the workspace parent, or the default parent
+    itself. Other folders (a user's home...) are never cleaned, only refused."""
+    from cargogym.sandbox.workspace import default_parent
+
+    parent = os.path.realpath(default_parent())
+    if folder != parent and _is_within(folder, parent):
+        return True
+    return folder == parent and not os.environ.get("CARGOGYM_WORKSPACES")
 
 
 def base_env(cargo_home: Path | None = None) -> dict[str, str]:
@@ -407,10 +543,11 @@ class LocalSandbox:
                  cargo_home: str | Path | None = None, use_cgroup: bool = True,
                  jail: bool | None = None, hide: list[str | Path] | None = None) -> None:
         self.limits = limits or Limits()
-        self.hide = [str(p) for p in (default_hidden() if hide is None else hide)]
+        self.hide = [os.path.realpath(p) for p in (default_hidden() if hide is None else hide)]
         self._closed = False
         self._lock = threading.Lock()
         self._cargo_home = Path(cargo_home) if cargo_home else None
+        self.neutralised: list[str] = []  # planted cargo settings removed before commands
         self._env: dict[str, str] | None = None
         self._net_holder: subprocess.Popen | None = None
         self._net_prefix: list[str] = []
@@ -419,6 +556,7 @@ class LocalSandbox:
         if isolate_network:
             self._setup_network()
         self._jail: str | None = None
+        self._keep: list[str] = []  # never hidden: what the toolchain needs
         self.jail_note = "disabled by caller"
         if jail is not False:
             self._setup_jail(required=bool(jail))
@@ -487,9 +625,12 @@ class LocalSandbox:
                                            capture_output=True, text=True, timeout=30, cwd=d)
                 if probe.returncode == 0:
                     self._jail = binary
+                    tc = toolchain()
+                    self._keep = [os.path.realpath(p) for p in (tc["bin_dir"], tc["sysroot"],
+                                  os.environ.get("RUSTUP_HOME") or Path.home() / ".rustup") if p]
                     self.jail_note = ("private mount+PID+IPC namespaces: read-only filesystem except the "
                                       "workspace and a private /tmp; hidden: " + ", ".join(self.hide)
-                                      + "; no capabilities")
+                                      + " and registered task sources/tasks files; no capabilities")
                     return
                 self.jail_note = f"jail refused by the kernel: {probe.stderr.strip()[-300:]}"
             except Exception as e:  # compile failure, missing rustc, ...
@@ -518,13 +659,18 @@ class LocalSandbox:
         tmpfs = [] if contains("/tmp") else ["/tmp"]
         for t in tmpfs:
             out += ["--tmpfs", t]
-        for h in self.hide:
-            # a hidden path under a fresh tmpfs (e.g. CARGOGYM_CACHE=/tmp/...) is hidden already;
-            # the jail could not mount over it (it no longer exists there)
-            under_tmpfs = any(h == t or h.startswith(t.rstrip("/") + "/") for t in tmpfs)
-            if not contains(h) and not under_tmpfs and os.path.isdir(h):
-                out += ["--hide", h]
+        # a hidden path under a fresh tmpfs (e.g. CARGOGYM_CACHE=/tmp/...) is hidden already;
+        # the jail could not mount over it (it no longer exists there)
+        wanted = [h for h in self.hidden() if not any(_is_within(h, t) for t in tmpfs)]
+        folders, files = hide_plan(wanted, keep=[cwd, *self._keep])
+        for h in folders + files:
+            out += ["--hide", h]
         return out + ["--", *argv]
+
+    def hidden(self) -> list[str]:
+        """What jailed commands cannot read: the sandbox's own list plus every path registered
+        with :func:`hide_from_sandboxes` (task source repositories, tasks files)."""
+        return list(dict.fromkeys([*self.hide, *registered_hidden()]))
 
     # running ------------------------------------------------------------------------------
     def _prologue(self, cgroup: Path | None) -> str:
@@ -560,6 +706,7 @@ class LocalSandbox:
         full_env = self.env()
         if env:
             full_env.update(env)
+        neutralised = self._guard_cargo_settings(cwd) if self._jail is None else []
         group = None
         if self._cgroup is not None:
             try:
@@ -605,8 +752,33 @@ class LocalSandbox:
             err += "\nsandbox: could not join the pids cgroup"
         if timed_out:
             err += f"\nsandbox: timed out after {timeout:.1f}s; process group killed"
+        if neutralised:
+            err += "\nsandbox: removed planted cargo settings before running: " + ", ".join(neutralised)
         return ExecResult(None if timed_out else code, out, err, timed_out,
                           time.monotonic() - start, truncated)
+
+    def _guard_cargo_settings(self, cwd: str | Path) -> list[str]:
+        """Outside the jail test code can write anywhere this user can: before each command,
+        reset cargogym's own CARGO_HOME and remove ``.cargo/config*`` planted in the workspace
+        tree above ``cwd``; a config above it elsewhere (not ours to delete) is refused with
+        :class:`SandboxError`. Returns what was removed."""
+        removed = reset_cargo_home(isolated_cargo_home()) if self._cargo_home is None else []
+        for f in configs_above(cwd):
+            folder = os.path.dirname(os.path.dirname(f))
+            if not _removable_config_dir(folder):
+                raise SandboxError(
+                    f"refusing to run in {cwd}: cargo would read {f}, a config above the crate that is not "
+                    "cargogym's (it can change how the crate is built and tested); remove it, or keep "
+                    "workspaces elsewhere ($CARGOGYM_WORKSPACES)")
+            shutil.rmtree(os.path.join(folder, ".cargo"), ignore_errors=True)
+            removed.append(f)
+        self.neutralised += removed
+        return removed
+
+    @property
+    def process_capped(self) -> bool:
+        """Whether a fork bomb meets a real cap: the pids cgroup, or RLIMIT_NPROC for non-root."""
+        return self._cgroup is not None or (bool(self.limits.processes) and os.geteuid() != 0)
 
     def info(self) -> dict:
         lim = self.limits
@@ -615,6 +787,7 @@ class LocalSandbox:
             "network_isolated": self.network_isolated,
             "network": self.network_note,
             "process_limit": self.cgroup_note,
+            "process_capped": self.process_capped,
             "filesystem": self.jail_note,
             "jailed": self._jail is not None,
             "rlimits": {

@@ -14,8 +14,9 @@ What it does, in order (flags given by :class:`~cargogym.sandbox.exec.LocalSandb
    process left in the namespace) and dies with the launcher (``PR_SET_PDEATHSIG``);
 3. in its private mount namespace: bind-mounts the writable paths (the command's cwd, i.e. the
    workspace) onto themselves, mounts a fresh ``/proc``, a private ``/tmp`` and empty tmpfs over
-   hidden paths (the pre-built pristine crates = the fixes, the cargogym checkout with its task
-   files), then remounts **every other mount read-only**;
+   hidden folders (the pre-built pristine crates = the fixes, the cargogym checkout with its task
+   files, imported tasks' source repositories; ``/dev/null`` over a hidden file), then remounts
+   **every other mount read-only**;
 4. drops all capabilities (bounding set, ambient, capset, ``SECBIT_NOROOT``) and sets
    ``no_new_privs``: uid 0 without capabilities cannot mount, remount, change limits or cgroups;
 5. ``execvp``s the command. The launcher relays its exit status (128+signal for a signal).
@@ -172,6 +173,13 @@ fn setup_mounts(o: &Opts) {
             die("mount /proc");
         }
         for p in o.tmpfs.iter().chain(o.hide.iter()) {
+            if std::fs::symlink_metadata(p).map(|m| m.is_file()).unwrap_or(false) {
+                // a hidden file (a tasks file): /dev/null over it reads as empty
+                if mount(cstr("/dev/null").as_ptr(), cstr(p).as_ptr(), null, MS_BIND, null as *const c_void) != 0 {
+                    die("hide file");
+                }
+                continue;
+            }
             let data = cstr("mode=1777,size=268435456");
             if mount(cstr("tmpfs").as_ptr(), cstr(p).as_ptr(), cstr("tmpfs").as_ptr(), MS_NOSUID | MS_NODEV, data.as_ptr() as *const c_void) != 0 {
                 die("mount tmpfs");

@@ -2,11 +2,19 @@
 
 - **Pristine pre-built copy per crate** (:class:`PrebuiltCache`): the crate's files (no ``.git``,
   no ``target/``) copied to ``~/.cache/cargogym/prebuilt/<crate>-<hash>/`` and built there once
-  (``cargo test --no-run``, ``cargo check``, ``cargo clippy``) with exactly the environment the
-  sandbox uses, so an episode's first ``run_tests`` is an incremental build. The hash covers the
-  files, the toolchain version and the build recipe; the folder is built under a file lock,
-  in a temporary name, then renamed (concurrent workers build it once). Cargo's fingerprints
-  survive the relocation into a workspace (measured: "Fresh").
+  (``cargo test --no-run``) with exactly the environment the sandbox uses. The pristine copy is
+  the *fixed* crate, so the crate's own compiled units (its lib, test and bin artifacts, their
+  fingerprints, build-script outputs) are then **removed** from ``target/``: an agent's build
+  script must not find the fix compiled there. What stays (dependencies' units, rustc's info
+  cache) keeps the first ``run_tests`` incremental for everything but the crate itself, which a
+  source edit (the task's ``setup_patch``) rebuilds anyway. The hash covers the files, the
+  toolchain version and the build recipe; the folder is built under a file lock, in a temporary
+  name, then renamed (concurrent workers build it once).
+- **Integrity**: next to each pristine copy a manifest records the SHA-256 of every file in it.
+  The first use in a process re-hashes the copy against the manifest and the task's source
+  files; later uses compare a stat signature (sizes, mtimes, ctimes, inodes: ctime cannot be set
+  back by test code). A copy that changed (test code outside the jail can write to the cache) is
+  thrown away and rebuilt, so a planted edit never reaches a later episode or grading copy.
 - **Episode workspace** (:class:`Workspace`): an **overlay mount** with the pristine copy as the
   read-only lower layer and a fresh upper dir (``mode="overlay"``, needs root; ~1 ms), else a
   ``cp -a`` copy (``mode="copy"``). Never hardlinks: cargo and the agent write files in place.
@@ -27,6 +35,7 @@ import errno
 import fcntl
 import hashlib
 import itertools
+import json
 import os
 import re
 import secrets
@@ -39,11 +48,11 @@ from pathlib import Path
 from typing import Iterator
 
 from cargogym.errors import CargogymError
-from cargogym.sandbox.exec import LocalSandbox, Sandbox, base_env, cache_dir, toolchain
+from cargogym.sandbox.exec import LocalSandbox, Sandbox, base_env, cache_dir, hide_from_sandboxes, toolchain
 from cargogym.sandbox.patch import PatchError, apply_patch, confined_path, normalize_rel
 from cargogym.tasks.record import Task
 
-PREBUILD_RECIPE = "v1: test --no-run; check; clippy"
+PREBUILD_RECIPE = "v2: test --no-run; the crate's own compiled units removed; manifest"
 SKIP_DIRS = {"target", ".git", ".hg", ".svn", ".gl"}
 DELETED = None  # value of a deleted file in a snapshot
 
@@ -132,11 +141,17 @@ class PrebuiltCache:
 
     _memo: dict[tuple[str, str], Path] = {}
     _texts: dict[Path, dict[str, str]] = {}
+    _verified: dict[Path, tuple] = {}  # pristine copy -> stat signature when last verified
     _lock = threading.Lock()
 
-    def __init__(self, root: str | Path | None = None, sandbox: Sandbox | None = None) -> None:
+    def __init__(self, root: str | Path | None = None, sandbox: Sandbox | None = None,
+                 verify: bool = True) -> None:
+        """``verify=False`` trusts the copies as found (only for tests of the defences behind
+        this one, e.g. grading's own reset of test files)."""
         self.root = Path(root) if root else cache_dir() / "prebuilt"
         self._sandbox = sandbox
+        self.verify = verify
+        self.discarded: list[tuple[str, str]] = []  # (copy, why) thrown away as tampered
 
     def _files(self, src: Path, task: Task | None) -> dict[str, bytes]:
         if task is not None and not task.is_builtin and task.base_commit and (src / ".git").exists():
@@ -187,21 +202,42 @@ class PrebuiltCache:
             for st in [os.stat(src / rel)])
         memo_key = (str(src), hashlib.sha256(sig.encode()).hexdigest())
         with self._lock:
-            if memo_key in self._memo and self._memo[memo_key].is_dir():
-                return self._memo[memo_key]
+            final = self._memo.get(memo_key)
+            expected = self._verified.get(final) if final is not None else None
+        if final is not None and expected is not None and (not self.verify or stat_signature(final) == expected):
+            return final
         files = self._files(src, task)
         key = self.key(files)
         name = name or src.name
         final = self.root / f"{name}-{key}"
-        if not final.is_dir():
-            self.root.mkdir(parents=True, exist_ok=True)
-            with open(self.root / f".{name}-{key}.lock", "w") as lockf:
-                fcntl.flock(lockf, fcntl.LOCK_EX)
-                if not final.is_dir():
-                    self._build(files, final)
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f".{name}-{key}.lock", "w") as lockf:
+            fcntl.flock(lockf, fcntl.LOCK_EX)
+            if final.is_dir() and self.verify:
+                problem = verify_pristine(final, self.manifest_path(final), files)
+                if problem is not None:
+                    self.discarded.append((final.name, problem))
+                    self._discard(final)
+            if not final.is_dir():
+                self._build(files, final)
+            signature = stat_signature(final)
         with self._lock:
             self._memo[memo_key] = final
+            self._verified[final] = signature
         return final
+
+    @staticmethod
+    def manifest_path(final: Path) -> Path:
+        return final.with_name(f".{final.name}.manifest.json")
+
+    def _discard(self, final: Path) -> None:
+        """Move a tampered copy out of the way (workspaces still mounted on it keep their view)."""
+        trash = final.with_name(f".tampered-{final.name}-{os.getpid()}-{secrets.token_hex(4)}")
+        os.rename(final, trash)
+        self.manifest_path(final).unlink(missing_ok=True)
+        shutil.rmtree(trash, ignore_errors=True)
+        with self._lock:
+            self._texts.pop(final, None)
 
     def _build(self, files: dict[str, bytes], final: Path) -> None:
         tmp = final.with_name(f".tmp-{final.name}-{os.getpid()}-{secrets.token_hex(4)}")
@@ -212,23 +248,21 @@ class PrebuiltCache:
                 p.write_bytes(data)
             sb = self._sandbox or LocalSandbox()
             try:
-                from cargogym.sandbox.cargo import clippy_available
-
-                cargo = toolchain()["cargo"]
-                steps = [[cargo, "test", "--offline", "--no-run", "--no-fail-fast", "--message-format=json"],
-                         [cargo, "check", "--offline", "--message-format=json"]]
-                if clippy_available(sb, tmp):
-                    steps.append([cargo, "clippy", "--offline", "--message-format=json"])
-                for argv in steps:
-                    res = sb.run(argv, cwd=tmp, timeout=900)
-                    if res.exit_code != 0 and argv[1] != "clippy":
-                        raise WorkspaceError(
-                            f"pre-building the pristine crate {final.name} failed ({' '.join(argv[1:3])}):\n"
-                            + (res.stderr[-3000:] or res.stdout[-3000:]))
+                argv = [toolchain()["cargo"], "test", "--offline", "--no-run", "--no-fail-fast",
+                        "--message-format=json"]
+                res = sb.run(argv, cwd=tmp, timeout=900)
+                if res.exit_code != 0:
+                    raise WorkspaceError(f"pre-building the pristine crate {final.name} failed (test --no-run):\n"
+                                         + (res.stderr[-3000:] or res.stdout[-3000:]))
             finally:
                 if self._sandbox is None:
                     sb.close()
             shutil.rmtree(tmp / "target" / "cargogym-logs", ignore_errors=True)
+            remove_own_units(tmp, res.stdout)
+            manifest = self.manifest_path(final)
+            part = manifest.with_name(manifest.name + f".{os.getpid()}.tmp")
+            part.write_text(json.dumps(tree_digest(tmp), sort_keys=True))
+            os.replace(part, manifest)
             os.rename(tmp, final)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -241,6 +275,146 @@ class PrebuiltCache:
             if pristine not in cls._texts:
                 cls._texts[pristine] = read_tree(pristine)
             return dict(cls._texts[pristine])
+
+
+# -- the pristine copy's own units and integrity --------------------------------------------------
+def _within(path: str, base: str) -> bool:
+    base = base.rstrip("/")
+    return path == base or path.startswith(base + "/")
+
+
+def own_units(crate_dir: Path, cargo_json: str) -> tuple[set[str], set[str], set[str]]:
+    """(package names, crate names, output paths) of the packages whose manifest lies inside
+    ``crate_dir``, from ``cargo --message-format=json`` output. Pure."""
+    root = os.path.realpath(crate_dir)
+    packages: set[str] = set()
+    crates: set[str] = set()
+    paths: set[str] = set()
+    own_ids: set[str] = set()
+    for line in cargo_json.splitlines():
+        if not line.startswith("{"):
+            continue
+        try:
+            msg = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if msg.get("reason") == "compiler-artifact" and _within(str(msg.get("manifest_path", "")), root):
+            own_ids.add(str(msg.get("package_id", "")))
+            target = msg.get("target") or {}
+            crates.add(str(target.get("name", "")).replace("-", "_"))
+            paths.update(str(f) for f in msg.get("filenames") or [])
+            if msg.get("executable"):
+                paths.add(str(msg["executable"]))
+            packages.add(_package_name(str(msg.get("package_id", "")), Path(msg["manifest_path"])))
+        elif msg.get("reason") == "build-script-executed" and msg.get("out_dir"):
+            if msg.get("package_id") in own_ids or _within(str(msg["out_dir"]), root):
+                paths.add(str(Path(msg["out_dir"]).parent))
+    crates.discard("")
+    packages.discard("")
+    return packages, crates, paths
+
+
+def _package_name(package_id: str, manifest: Path) -> str:
+    """``path+file:///x#name@0.1.0`` / ``path+file:///x#0.1.0`` / ``name 0.1.0 (path+...)``."""
+    if "#" in package_id:
+        frag = package_id.rsplit("#", 1)[1]
+        if "@" in frag:
+            return frag.split("@", 1)[0]
+        return manifest.parent.name  # cargo omits the name when it equals the folder's
+    return package_id.split(" ", 1)[0]
+
+
+def remove_own_units(crate_dir: Path, cargo_json: str) -> list[str]:
+    """Delete the compiled units of the crate itself from ``crate_dir/target`` (see module
+    docstring): the outputs cargo reported, and every file or unit folder named after one of the
+    crate's packages or targets (``lib<name>-<hash>.rmeta``, ``.d`` files, ``.fingerprint/`` and
+    ``build/`` folders, uplifted copies). Returns the removed paths, relative to the crate."""
+    target = crate_dir / "target"
+    packages, crates, paths = own_units(crate_dir, cargo_json)
+    removed: list[str] = []
+
+    def drop(p: Path) -> None:
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p.relative_to(crate_dir).as_posix())
+
+    for raw in sorted(paths):
+        p = Path(raw)
+        if _within(os.path.realpath(p), os.path.realpath(target)) and (p.exists() or p.is_symlink()):
+            drop(p)
+    names = crates | {n.replace("-", "_") for n in packages}
+    unit_re = re.compile(r"^(lib)?(" + "|".join(re.escape(n) for n in sorted(names)) + r")([-.].*)?$") if names else None
+    pkg_re = re.compile(r"^(" + "|".join(re.escape(n) for n in sorted(packages)) + r")-[0-9a-f]+$") if packages else None
+    if target.is_dir():
+        for dirpath, dirnames, filenames in os.walk(target):
+            here = Path(dirpath)
+            for d in list(dirnames):
+                if here.name in (".fingerprint", "build") and pkg_re is not None and pkg_re.match(d):
+                    drop(here / d)
+                    dirnames.remove(d)
+            for f in filenames:
+                if unit_re is not None and unit_re.match(f):
+                    drop(here / f)
+    return removed
+
+
+def tree_digest(root: Path) -> dict[str, str]:
+    """rel path -> SHA-256 of every regular file under ``root`` (``target/`` included; a symlink
+    maps to ``link:<target>``)."""
+    out: dict[str, str] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in sorted(filenames) + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
+            p = os.path.join(dirpath, name)
+            rel = os.path.relpath(p, root)
+            if os.path.islink(p):
+                out[rel] = "link:" + os.readlink(p)
+            else:
+                h = hashlib.sha256()
+                with open(p, "rb") as fh:
+                    for chunk in iter(lambda: fh.read(1 << 20), b""):
+                        h.update(chunk)
+                out[rel] = h.hexdigest()
+    return out
+
+
+def stat_signature(root: Path) -> tuple:
+    """Cheap fingerprint of a tree: (rel, mode, size, mtime, ctime, inode) of every entry. Any
+    write, rename, new or deleted file changes it; ctime cannot be set back without root."""
+    out = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames.sort()
+        for name in [".", *sorted(filenames), *dirnames]:
+            p = os.path.join(dirpath, name)
+            try:
+                st = os.lstat(p)
+            except OSError:
+                continue
+            out.append((os.path.relpath(p, root), st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino))
+    return tuple(out)
+
+
+def verify_pristine(final: Path, manifest: Path, files: dict[str, bytes]) -> str | None:
+    """Why the pristine copy ``final`` cannot be trusted, or None: it must match its manifest
+    exactly, and its source files (all but ``target/`` and a generated ``Cargo.lock``) must be
+    exactly the task's ``files``."""
+    try:
+        recorded = json.loads(manifest.read_text())
+    except (OSError, ValueError):
+        return f"no readable manifest {manifest.name}"
+    now = tree_digest(final)
+    if now != recorded:
+        changed = sorted(set(now) ^ set(recorded) | {r for r in now if r in recorded and now[r] != recorded[r]})
+        return "changed since it was built: " + ", ".join(changed[:5])
+    sources = {r: d for r, d in now.items() if not r.startswith("target/")}
+    want = {r: hashlib.sha256(b).hexdigest() for r, b in files.items()}
+    extra = set(sources) - set(want) - {"Cargo.lock"}
+    wrong = sorted(r for r in want if sources.get(r) != want[r])
+    if extra or wrong:
+        return "sources differ from the task's: " + ", ".join(sorted(extra) + wrong)
+    return None
 
 
 # -- mounting ------------------------------------------------------------------------------------
@@ -568,7 +742,12 @@ class WorkspaceManager:
         _ALL_MANAGERS.add(self)
 
     def pristine(self, task: Task) -> Path:
-        return self.cache.get(crate_source_dir(task), task.crate, task)
+        """The task's verified pristine copy. An imported task's source folder (its ``.git``
+        holds the fix) is hidden from jailed commands from now on."""
+        src = crate_source_dir(task)
+        if not task.is_builtin:
+            hide_from_sandboxes(src)
+        return self.cache.get(src, task.crate, task)
 
     def create(self, task: Task) -> Workspace:
         """A new workspace in the task's broken state (setup_patch applied), target/ pre-built."""

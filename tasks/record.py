@@ -189,8 +189,12 @@ def resolve_repo(task: Task, base_dir: str | os.PathLike) -> Task:
 def iter_tasks(path: str | os.PathLike) -> Iterator[Task]:
     """Read tasks from JSONL; a bad line raises :class:`TaskFormatError` naming file and line.
     A relative local ``repo`` resolves against the file's folder (:func:`resolve_repo`), so a
-    SWE-bench JSONL of local crates reads the same here as through ``load_swebench``."""
+    SWE-bench JSONL of local crates reads the same here as through ``load_swebench``. The file
+    and its folder (gold patches) are hidden from sandboxed commands from now on."""
+    from cargogym.sandbox.exec import hide_from_sandboxes
+
     base = Path(path).resolve().parent
+    hide_from_sandboxes(base, path)
     with open(path, encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, 1):
             if not line.strip():
