@@ -29,6 +29,8 @@ class RolloutConfig:
     max_attempts: int = 3
     address: str | None = None
     out: str | None = None
+    policy_placement: str = "driver"
+    policy_gpus: float = 0.0
     sampling: SamplingConfig = field(default_factory=SamplingConfig)
 
 

@@ -1,12 +1,15 @@
-"""The Ray actor that owns environments: ``EnvWorker``.
+"""The Ray actors of a rollout: ``EnvWorker`` (owns environments) and ``PolicyActor`` (serves a
+model policy).
 
-Each actor holds up to ``slots`` live environments (its sandbox / workspace pool). Scripted
-policies run whole episodes inside the actor (``run_episode``); model policies run where they
-live (the driver, a GPU actor, a server) and drive the actor's environments step by step
+Each ``EnvWorker`` holds up to ``slots`` live environments (its sandbox / workspace pool). Scripted
+policies run whole episodes inside the worker (``run_episode``); model policies generate where
+``policy_placement`` puts them — on the driver, in a ``PolicyActor`` (``num_gpus`` from the
+config), or behind a server (``openai:URL``) — and drive the workers' environments step by step
 (``reset`` / ``step`` / ``finish``), so generation is batched across all workers' episodes.
 
-Actors are created with ``max_restarts`` / ``max_task_retries``: a worker killed mid-episode is
-restarted (its envs are lost) and the driver re-runs the interrupted episodes from scratch.
+Workers are created with ``max_restarts`` / ``max_task_retries``: a worker killed mid-episode is
+restarted (its envs are lost; a call on a lost slot raises :class:`SlotLostError`) and the driver
+re-runs the interrupted episodes from scratch.
 """
 
 from __future__ import annotations
@@ -17,7 +20,13 @@ import traceback
 from pathlib import Path
 from typing import Any
 
+from cargogym.errors import CargogymError
 from cargogym.rollouts.episode import finalize_record, make_env, play_scripted_episode, reset_options
+
+
+class SlotLostError(CargogymError):
+    """A step/finish named a slot that holds no episode: the worker restarted and lost it
+    (infrastructure; the driver re-runs the episode)."""
 
 
 class EnvWorkerImpl:
@@ -38,13 +47,23 @@ class EnvWorkerImpl:
         self.steps_taken = 0
 
     # -- fault injection (tests of crash recovery) -------------------------------------------
+    # fault = {"marker": PATH, "crash_after_steps": N, "repeat": bool, "attempts_log": PATH}:
+    # exit the worker process after N steps — once (while MARKER does not exist) or, with
+    # "repeat", in every life of the worker; "attempts_log" gets one line per episode attempt.
     def _maybe_crash(self) -> None:
         marker = self.fault.get("marker")
         after = self.fault.get("crash_after_steps")
         if marker and after is not None and self.steps_taken >= int(after):
-            if not Path(marker).exists():
-                Path(marker).write_text(f"worker {self.worker_index} crashed on purpose\n")
+            if self.fault.get("repeat") or not Path(marker).exists():
+                with Path(marker).open("a") as fh:
+                    fh.write(f"worker {self.worker_index} crashed on purpose\n")
                 os._exit(1)
+
+    def _log_attempt(self, spec: dict[str, Any]) -> None:
+        log = self.fault.get("attempts_log")
+        if log:
+            with Path(log).open("a") as fh:
+                fh.write(f"{spec['episode_key']} {spec.get('attempt', 0)}\n")
 
     def pid(self) -> int:
         return os.getpid()
@@ -53,6 +72,7 @@ class EnvWorkerImpl:
     def run_episode(self, spec: dict[str, Any]) -> dict[str, Any]:
         from cargogym.policies.registry import make_scripted_policy
 
+        self._log_attempt(spec)
         env = make_env(self.env_id, spec["task"], self.env_kwargs)
         policy = make_scripted_policy(spec["policy"], seed=spec.get("seed"))
         try:
@@ -69,6 +89,7 @@ class EnvWorkerImpl:
         """Start ``spec``'s episode in ``slot``; ``spec["reset_options"]`` (role, context, snapshot)
         go to ``env.reset`` with the task id (:func:`~cargogym.rollouts.episode.reset_options`)."""
         self.close_slot(slot)
+        self._log_attempt(spec)
         env = make_env(self.env_id, spec["task"], self.env_kwargs)
         self.envs[slot], self.specs[slot], self.started[slot] = env, spec, time.time()
         try:
@@ -78,15 +99,21 @@ class EnvWorkerImpl:
             raise
         return self._view(slot, done=False)
 
+    def _env(self, slot: int):
+        if slot not in self.envs:
+            raise SlotLostError(f"worker {self.worker_index} (pid {os.getpid()}) holds no episode in slot {slot}; "
+                                "it was restarted")
+        return self.envs[slot]
+
     def step(self, slot: int, action: Any) -> dict[str, Any]:
-        env = self.envs[slot]
+        env = self._env(slot)
         obs, reward, terminated, truncated, info = env.step(action)
         self.steps_taken += 1
         self._maybe_crash()
         return self._view(slot, done=bool(terminated or truncated))
 
     def finish(self, slot: int, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        env, spec = self.envs[slot], self.specs[slot]
+        env, spec = self._env(slot), self.specs[slot]
         record = finalize_record(env, spec, time.time() - self.started[slot], extra or {})
         self.close_slot(slot)
         return record
@@ -111,3 +138,38 @@ class EnvWorkerImpl:
     def shutdown(self) -> None:
         for slot in list(self.envs):
             self.close_slot(slot)
+
+
+class PolicyActorImpl:
+    """Builds a model policy from its name (``make_policy(spec, **kwargs)``) inside the actor's
+    process and serves ``generate`` (wrapped by ``ray.remote`` in runner.py with the configured
+    ``num_gpus``); the driver talks to it through :class:`RemotePolicy`."""
+
+    def __init__(self, spec: str, kwargs: dict[str, Any] | None = None):
+        from cargogym.policies.registry import make_policy
+
+        self.policy = make_policy(spec, **(kwargs or {}))
+        self.name = getattr(self.policy, "name", spec)
+
+    def info(self) -> dict[str, Any]:
+        return {"name": self.name, "pid": os.getpid(), "device": str(getattr(self.policy, "device", "n/a"))}
+
+    def generate(self, conversations, sampling, tools=None):
+        return self.policy.generate(conversations, sampling, tools)
+
+
+class RemotePolicy:
+    """Driver-side stand-in for a policy served by a ``PolicyActor``: same ``name`` and
+    ``generate``; errors inside the actor come back as Ray errors whose ``cause`` is the policy's."""
+
+    def __init__(self, actor):
+        import ray
+
+        self.actor = actor
+        self.info = ray.get(actor.info.remote())
+        self.name = self.info["name"]
+
+    def generate(self, conversations, sampling, tools=None):
+        import ray
+
+        return ray.get(self.actor.generate.remote(conversations, sampling, tools))
