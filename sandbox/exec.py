@@ -30,10 +30,11 @@ The local backend, and why each piece is there:
 - **Filesystem** (root): the ``cargogym-jail`` launcher (``jail.py``) makes everything read-only
   but the workspace and a private ``/tmp`` and hides the cache, the cargogym checkout and every
   path registered with :func:`hide_from_sandboxes` (imported tasks' source repositories, tasks
-  files). **Without the jail** (non-root, or refused) test code can write wherever this user can;
-  before every command the sandbox then resets its CARGO_HOME and removes ``.cargo/config*``
-  planted above the workspace in cargogym's workspace tree (a config above it elsewhere is
-  refused), and :class:`~cargogym.sandbox.workspace.PrebuiltCache` re-verifies the pristine copies.
+  files). Before every command ``.cargo/config*`` above the workspace in cargogym's workspace
+  tree is removed (cargo reads every ancestor's). **Without the jail** (non-root, or refused)
+  test code can write wherever this user can; the sandbox then also resets its CARGO_HOME and
+  refuses to run below any other cargo config that was not there, unchanged, when the process
+  started, and :class:`~cargogym.sandbox.workspace.PrebuiltCache` re-verifies the pristine copies.
 """
 
 from __future__ import annotations
@@ -286,6 +287,34 @@ def configs_above(cwd: str | os.PathLike) -> list[str]:
         if parent == d:
             return out
         d = parent
+
+
+_OPERATOR_CONFIGS: dict[str, tuple] | None = None  # cargo configs present before any command ran
+_OPERATOR_LOCK = threading.Lock()
+
+
+def _config_stat(f: str) -> tuple:
+    try:
+        st = os.lstat(f)
+    except OSError:
+        return ()
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def operator_config(f: str, first_cwd: str | os.PathLike) -> bool:
+    """Whether ``f`` (a cargo config above a workspace) is the operator's own: it was there,
+    unchanged since, when this process first checked - before any sandboxed code of this
+    process ran (e.g. ``~/.cargo/config.toml`` above the cache where pristine copies are built).
+    The first check records the configs above the cache, the workspace parent and ``first_cwd``."""
+    global _OPERATOR_CONFIGS
+    from cargogym.sandbox.workspace import default_parent
+
+    with _OPERATOR_LOCK:
+        if _OPERATOR_CONFIGS is None:
+            found = [c for base in (cache_dir(), default_parent(), Path(first_cwd))
+                     for c in configs_above(Path(base) / "x")]
+            _OPERATOR_CONFIGS = {c: _config_stat(c) for c in found}
+        return f in _OPERATOR_CONFIGS and _OPERATOR_CONFIGS[f] == _config_stat(f)
 
 
 def _removable_config_dir(folder: str) -> bool:
@@ -560,6 +589,12 @@ class LocalSandbox:
         self.jail_note = "disabled by caller"
         if jail is not False:
             self._setup_jail(required=bool(jail))
+        if self._jail is None:
+            try:
+                here = os.getcwd()
+            except OSError:
+                here = "/"
+            operator_config("", here)  # what is above the workspaces before any command ran
         self._cgroup: PidsCgroup | None = None
         self.cgroup_note = "disabled by caller"
         if use_cgroup and self.limits.processes:
@@ -706,7 +741,7 @@ class LocalSandbox:
         full_env = self.env()
         if env:
             full_env.update(env)
-        neutralised = self._guard_cargo_settings(cwd) if self._jail is None else []
+        neutralised = self._guard_cargo_settings(cwd)
         group = None
         if self._cgroup is not None:
             try:
@@ -758,20 +793,23 @@ class LocalSandbox:
                           time.monotonic() - start, truncated)
 
     def _guard_cargo_settings(self, cwd: str | Path) -> list[str]:
-        """Outside the jail test code can write anywhere this user can: before each command,
-        reset cargogym's own CARGO_HOME and remove ``.cargo/config*`` planted in the workspace
-        tree above ``cwd``; a config above it elsewhere (not ours to delete) is refused with
-        :class:`SandboxError`. Returns what was removed."""
-        removed = reset_cargo_home(isolated_cargo_home()) if self._cargo_home is None else []
+        """Before each command: remove ``.cargo/config*`` planted above ``cwd`` in cargogym's
+        workspace tree (cargo reads every ancestor's). Outside the jail test code can write
+        anywhere this user can, so there also reset cargogym's own CARGO_HOME and refuse
+        (:class:`SandboxError`) a config above ``cwd`` elsewhere unless it is the operator's
+        (:func:`operator_config`). Returns what was removed."""
+        jailed = self._jail is not None
+        removed = reset_cargo_home(isolated_cargo_home()) if self._cargo_home is None and not jailed else []
         for f in configs_above(cwd):
             folder = os.path.dirname(os.path.dirname(f))
-            if not _removable_config_dir(folder):
+            if _removable_config_dir(folder):
+                shutil.rmtree(os.path.join(folder, ".cargo"), ignore_errors=True)
+                removed.append(f)
+            elif not jailed and not operator_config(f, cwd):
                 raise SandboxError(
-                    f"refusing to run in {cwd}: cargo would read {f}, a config above the crate that is not "
-                    "cargogym's (it can change how the crate is built and tested); remove it, or keep "
-                    "workspaces elsewhere ($CARGOGYM_WORKSPACES)")
-            shutil.rmtree(os.path.join(folder, ".cargo"), ignore_errors=True)
-            removed.append(f)
+                    f"refusing to run in {cwd}: cargo would read {f}, a config above the crate that "
+                    "appeared or changed after this process started (test code outside the jail can "
+                    "plant one to change how crates are built and tested); remove it")
         self.neutralised += removed
         return removed
 

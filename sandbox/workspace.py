@@ -677,7 +677,9 @@ def _mount_entry(path: Path) -> list[str] | None:
 def ensure_shared_parent(parent: Path) -> tuple[bool, str]:
     """Make ``parent`` its own shared mount point (a bind onto itself), once per boot, under a
     file lock, *before* any workspace is mounted below it. Then overlays made later propagate
-    into containers that bind ``parent`` with ``rslave`` (Docker backend). Root only.
+    into mount namespaces that bind ``parent`` with ``rslave`` (the Docker backend did, before it
+    moved to one container per workspace bound at its start; kept for tools that bind the
+    whole parent). Root only.
 
     A bind made over live workspaces would hide every one of them (their crate folders turn
     empty: gold patches graded NO, test binaries gone with status 127), so this **never binds
@@ -723,8 +725,8 @@ class WorkspaceManager:
         cleanup_stale(parent)
         self.shared_note = "custom root: not made a shared mount"
         if mode in ("auto", "overlay") and parent == Path(os.path.realpath(default_parent())):
-            # the folder the Docker backend binds: bound before this manager mounts anything
-            # below it (its overlay probe included), see ensure_shared_parent
+            # a shared mount for anything that binds the whole parent: bound before this
+            # manager mounts anything below it (its overlay probe included), see ensure_shared_parent
             _, self.shared_note = ensure_shared_parent(parent)
         self.root = parent / f"{os.getpid()}-{secrets.token_hex(4)}"
         self.root.mkdir()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -70,3 +71,61 @@ def test_cargo_tests_and_grading_in_an_overlay_workspace(docker_sb, sb_minicrate
         assert report.resolution == "FULL", report.summary()
     finally:
         m.close()
+
+
+def test_each_command_starts_with_a_clean_tmp_and_cargo_home(docker_sb):
+    r = docker_sb.run(["sh", "-c", "touch /tmp/left; echo x >> /tmp/cargo-home/config.toml; mkdir -p /tmp/cargo-home/bin"], "/tmp")
+    assert r.exit_code == 0, r.stderr
+    r = docker_sb.run(["sh", "-c", "ls -A /tmp; echo ---; ls -A /tmp/cargo-home; cat /tmp/cargo-home/config.toml"], "/tmp")
+    assert r.stdout.split("---")[0].split() == ["cargo-home"]
+    assert r.stdout.split("---")[1].split()[0] == "config.toml" and "\nx" not in r.stdout and "bin" not in r.stdout
+
+
+def test_test_time_code_cannot_write_outside_its_workspace_or_plant_cargo_config(docker_sb, sb_minicrate_task):
+    """A build script (it runs at every build) plants a cargo config with a rustc wrapper in
+    every folder above the workspace, in /dev/shm, /dev, /tmp and CARGO_HOME, and appends to
+    another workspace's source. Nothing reaches the host or another workspace, the next command
+    in the same workspace builds normally, and the gold patch still grades FULL."""
+    from cargogym.rewards.grading import grade
+    from cargogym.sandbox.cargo import run_cargo_tests
+    from cargogym.sandbox.workspace import WorkspaceManager
+
+    m = WorkspaceManager()
+    try:
+        ws = m.create(sb_minicrate_task)
+        other = m.create(sb_minicrate_task)  # another episode's workspace (or a grading copy)
+        other_lib = other.read_text("src/lib.rs")
+        plant = ", ".join(f'"{d}"' for d in ("..", "../..", "../../..", "../../../..", "/dev/shm", "/dev", "/tmp"))
+        ws.write_text("build.rs", (
+            "use std::io::Write;\nfn main() {\n"
+            '    let cfg = "[build]\\nrustc-wrapper = \\"/bin/false\\"\\n";\n'
+            f"    for d in [{plant}] {{\n"
+            '        let _ = std::fs::create_dir_all(format!("{d}/.cargo"));\n'
+            '        let _ = std::fs::write(format!("{d}/.cargo/config.toml"), cfg);\n    }\n'
+            '    let _ = std::fs::write("/tmp/cargo-home/config.toml", cfg);\n'
+            f'    if let Ok(mut f) = std::fs::OpenOptions::new().append(true).open("{other.path}/src/lib.rs") {{\n'
+            '        let _ = f.write_all(b"\\ncompile_error!(\\"pwned\\");\\n");\n    }\n'
+            '    println!("cargo:rerun-if-changed=always-rerun");\n}\n'))
+        first = run_cargo_tests(docker_sb, ws.path, timeout=300)
+        assert first.build_ok, first.build_errors
+        planted = [p / ".cargo" for p in (ws.path.parent, m.root, m.root.parent, m.root.parent.parent)]
+        assert [p for p in planted if p.exists()] == []
+        assert other.read_text("src/lib.rs") == other_lib
+        again = run_cargo_tests(docker_sb, ws.path, timeout=300)  # same container, next command
+        assert again.build_ok and again.tests["lib::math::tests::adds_small_numbers"] == "failed", again.build_errors
+        other.apply_patch(sb_minicrate_task.patch)
+        report = grade(sb_minicrate_task, other, docker_sb, clippy=False)
+        assert report.resolution == "FULL" and report.valid, report.summary()
+    finally:
+        m.close()
+
+
+def test_a_new_workspace_at_a_reused_path_is_bound_afresh(docker_sb, tmp_path):
+    d = tmp_path / "crate"
+    d.mkdir()
+    (d / "f").write_text("first")
+    assert docker_sb.run(["cat", "f"], d).stdout == "first"
+    os.rename(d, tmp_path / "old")
+    d.mkdir()
+    (d / "f").write_text("second")
+    assert docker_sb.run(["cat", "f"], d).stdout == "second"

@@ -155,11 +155,31 @@ def test_cargo_config_planted_above_the_workspace_is_removed_outside_the_jail(un
         m.close()
 
 
+def test_cargo_config_in_the_workspace_tree_is_removed_before_jailed_commands_too(sb_local, sb_minicrate_task):
+    """Jailed code cannot write above its workspace, but something else could have (another
+    backend, an unjailed process): cargo would still read it, so it is removed there as well."""
+    m = WorkspaceManager(sandbox=sb_local)
+    try:
+        ws = m.create(sb_minicrate_task)
+        planted = [d / ".cargo" / "config.toml" for d in (m.root, default_parent())]
+        for f in planted:
+            f.parent.mkdir()
+            f.write_text('[build]\nrustc-wrapper = "/bin/false"\n')
+        run = run_cargo_tests(sb_local, ws.path, timeout=300)
+        assert run.build_ok, run.build.stderr
+        assert [f for f in planted if f.exists()] == []
+    finally:
+        for f in planted:
+            shutil.rmtree(f.parent, ignore_errors=True)
+        m.close()
+
+
 def test_cargo_config_above_the_workspace_outside_cargogyms_tree_is_refused(unjailed, sb_minicrate_task, tmp_path):
     m = WorkspaceManager(root=tmp_path / "ws", mode="copy", sandbox=unjailed)
     try:
         ws = m.create(sb_minicrate_task)
-        (tmp_path / ".cargo").mkdir()
+        assert unjailed.run(["true"], cwd=ws.path).exit_code == 0
+        (tmp_path / ".cargo").mkdir()  # as test code of that command could have
         (tmp_path / ".cargo" / "config.toml").write_text('[build]\nrustc-wrapper = "/bin/false"\n')
         with pytest.raises(SandboxError, match=r"refusing to run .*\.cargo/config\.toml"):
             unjailed.run(["true"], cwd=ws.path)
