@@ -12,7 +12,7 @@ import typer
 train_app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                         help="GRPO / SFT / DPO training from MALT trees, and the end-to-end learning run.")
 
-_OVERRIDE = typer.Option([], "--override", "-o", help="config override key=value (repeatable)")
+_OVERRIDE = typer.Option([], "--set", "--override", "-o", help="config override key=value (repeatable)")
 
 
 def _flags(**kw) -> list[str]:
