@@ -163,7 +163,12 @@ def make_policy_actor(spec: str, num_gpus: float = 0.0, kwargs: dict[str, Any] |
     from cargogym.rollouts.worker import PolicyActorImpl, RemotePolicy
 
     Actor = ray.remote(num_cpus=1, num_gpus=num_gpus, max_restarts=1)(PolicyActorImpl)
-    return RemotePolicy(Actor.remote(spec, kwargs or {}))
+    actor = Actor.remote(spec, kwargs or {})
+    try:
+        return RemotePolicy(actor)
+    except Exception:
+        ray.kill(actor)
+        raise
 
 
 def _infra_cause_types() -> tuple[type[BaseException], ...]:

@@ -148,11 +148,16 @@ class PolicyActorImpl:
     def __init__(self, spec: str, kwargs: dict[str, Any] | None = None):
         from cargogym.policies.registry import make_policy
 
-        self.policy = make_policy(spec, **(kwargs or {}))
+        self.policy, self.error = None, None
+        try:
+            self.policy = make_policy(spec, **(kwargs or {}))
+        except Exception as e:  # noqa: BLE001 — reported by info() as one line, not a creation traceback
+            self.error = f"{type(e).__name__}: {e}"
         self.name = getattr(self.policy, "name", spec)
 
     def info(self) -> dict[str, Any]:
-        return {"name": self.name, "pid": os.getpid(), "device": str(getattr(self.policy, "device", "n/a"))}
+        return {"name": self.name, "pid": os.getpid(), "error": self.error,
+                "device": str(getattr(self.policy, "device", "n/a"))}
 
     def generate(self, conversations, sampling, tools=None):
         return self.policy.generate(conversations, sampling, tools)
@@ -167,6 +172,8 @@ class RemotePolicy:
 
         self.actor = actor
         self.info = ray.get(actor.info.remote())
+        if self.info["error"]:
+            raise CargogymError(f"the policy actor could not build policy {self.info['name']!r}: {self.info['error']}")
         self.name = self.info["name"]
 
     def generate(self, conversations, sampling, tools=None):

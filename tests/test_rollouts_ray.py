@@ -132,13 +132,15 @@ def test_policy_actor_gives_the_driver_results(ray_session, tasks, tmp_path):
             assert a["logprobs"] == pytest.approx(b["logprobs"], abs=1e-5)
 
 
-def test_bad_policy_placement_is_a_clear_error(tasks, tmp_path):
+def test_bad_policy_placement_is_a_clear_error(ray_session, tasks, tmp_path):
     from cargogym.errors import CargogymError
 
     with pytest.raises(CargogymError, match="policy_placement"):
         run_rollouts(tasks[:1], "tiny-gpt-oss", tmp_path / "x", policy_placement="gpu")
     with pytest.raises(CargogymError, match="name"):
         run_rollouts(tasks[:1], object(), tmp_path / "y", policy_placement="actor")
+    with pytest.raises(CargogymError, match=r"could not build policy 'hf:.*nope'.*not a directory"):
+        run_rollouts(tasks[:1], f"hf:{tmp_path / 'nope'}", tmp_path / "z", workers=1, policy_placement="actor")
 
 
 def _failures(out):
