@@ -22,7 +22,7 @@ def rollout(
     policy_placement: Optional[str] = typer.Option(None, "--policy-placement",
                                                    help="model policies: driver | actor (a Ray PolicyActor)"),
     limit: Optional[int] = typer.Option(None, help="only the first N tasks"),
-    override: list[str] = typer.Option([], "--override", "-o", help="config override key=value (repeatable)"),
+    override: list[str] = typer.Option([], "--set", "--override", "-o", help="config override key=value (repeatable)"),
 ) -> None:
     """Run episodes in parallel and append them durably to OUT/trajectories.jsonl."""
     from rich.console import Console
