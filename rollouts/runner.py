@@ -123,7 +123,12 @@ def worker_factory(n: int, env_id: str, env_kwargs: dict[str, Any], fault: dict[
     # cargo's parallel codegen would have each worker's builds use every core; split the cores
     # between the workers instead (measured on 2 cores: see benchmarks/bench_rollouts.py).
     jobs = max(1, (os.cpu_count() or 1) // max(1, n))
-    return lambda i: Actor.remote(env_id, env_kwargs, i, fault, jobs)
+    # paths the driver hid from sandboxed code (tasks files, imported repos) are hidden in the
+    # workers too, whenever Ray was started
+    from cargogym.sandbox.exec import registered_hidden
+
+    hidden = registered_hidden()
+    return lambda i: Actor.remote(env_id, env_kwargs, i, fault, jobs, hidden)
 
 
 def make_workers(n: int, env_id: str, env_kwargs: dict[str, Any], fault: dict[str, Any] | None = None,

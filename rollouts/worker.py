@@ -33,8 +33,13 @@ class EnvWorkerImpl:
     """Plain-Python implementation (wrapped by ``ray.remote`` in runner.py; testable without Ray)."""
 
     def __init__(self, env_id: str, env_kwargs: dict[str, Any] | None = None, worker_index: int = 0,
-                 fault: dict[str, Any] | None = None, cargo_jobs: int | None = None):
+                 fault: dict[str, Any] | None = None, cargo_jobs: int | None = None,
+                 hidden: list[str] | None = None):
         os.environ.setdefault("CARGOGYM_WORKER", str(worker_index))
+        if hidden:
+            from cargogym.sandbox.exec import hide_from_sandboxes
+
+            hide_from_sandboxes(*hidden)
         if cargo_jobs and "CARGOGYM_CARGO_JOBS" not in os.environ:
             os.environ["CARGOGYM_CARGO_JOBS"] = str(cargo_jobs)
         self.env_id = env_id

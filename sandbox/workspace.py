@@ -139,7 +139,7 @@ def crate_source_dir(task: Task) -> Path:
 class PrebuiltCache:
     """Pristine, pre-built crate copies under ``<cache>/prebuilt``; see module docstring."""
 
-    _memo: dict[tuple[str, str], Path] = {}
+    _memo: dict[tuple[str, str, str], Path] = {}  # (cache root, source, signature) -> copy
     _texts: dict[Path, dict[str, str]] = {}
     _verified: dict[Path, tuple] = {}  # pristine copy -> stat signature when last verified
     _lock = threading.Lock()
@@ -200,7 +200,7 @@ class PrebuiltCache:
         sig = (task.base_commit if git else "") + "|".join(
             f"{rel}:{st.st_size}:{st.st_mtime_ns}" for rel in iter_source_files(src)
             for st in [os.stat(src / rel)])
-        memo_key = (str(src), hashlib.sha256(sig.encode()).hexdigest())
+        memo_key = (str(self.root), str(src), hashlib.sha256(sig.encode()).hexdigest())
         with self._lock:
             final = self._memo.get(memo_key)
             expected = self._verified.get(final) if final is not None else None

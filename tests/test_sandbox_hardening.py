@@ -263,3 +263,21 @@ def test_imported_task_repo_and_tasks_file_are_hidden_from_test_code(sb_local, t
         assert inner.stat().st_size > 0  # untouched outside the jail
     finally:
         m.close()
+
+
+def test_caches_with_different_roots_never_share_a_copy(tmp_path, sb_local, marker_task):
+    task, _ = marker_task
+    a = PrebuiltCache(tmp_path / "a", sandbox=sb_local).get(task.repo, task=task)
+    b = PrebuiltCache(tmp_path / "b", sandbox=sb_local).get(task.repo, task=task)
+    assert a.parent == tmp_path / "a" and b.parent == tmp_path / "b"
+    assert a.is_dir() and b.is_dir()
+
+
+def test_rollout_workers_hide_what_the_driver_hid(tmp_path):
+    from cargogym.rollouts.worker import EnvWorkerImpl
+    from cargogym.sandbox.exec import registered_hidden
+
+    secret = tmp_path / "gold-patches"
+    secret.mkdir()
+    EnvWorkerImpl("cargogym/RustRepo-v0", {}, 0, None, None, [str(secret)])
+    assert os.path.realpath(secret) in registered_hidden()
