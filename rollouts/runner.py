@@ -198,7 +198,9 @@ def is_infra_error(e: BaseException) -> bool:
         e = getattr(e, "cause", None) or e
         if isinstance(e, rex.RayTaskError):
             return False
-    return isinstance(e, _infra_cause_types())
+    from cargogym.sandbox.workspace import TaskSetupError
+
+    return isinstance(e, _infra_cause_types()) and not isinstance(e, TaskSetupError)
 
 
 def error_summary(e: BaseException) -> str:

@@ -61,6 +61,11 @@ class WorkspaceError(CargogymError):
     """A workspace that cannot be made (unknown crate, pristine build failure, mount failure)."""
 
 
+class TaskSetupError(WorkspaceError):
+    """The task itself cannot be set up (unknown crate, a repo that is no crate, an unknown
+    base_commit, a setup_patch that does not apply): retrying will fail the same way."""
+
+
 # -- helpers -------------------------------------------------------------------------------------
 def _plain_name(name: str) -> bool:
     return "\\" not in name and name.isprintable()
@@ -127,11 +132,11 @@ def crate_source_dir(task: Task) -> Path:
         except ImportError:  # corpus module not there yet
             p = Path(__file__).resolve().parent.parent / "tasks" / "crates" / task.crate
             if not (p / "Cargo.toml").is_file():
-                raise WorkspaceError(f"unknown built-in crate {task.crate!r}")
+                raise TaskSetupError(f"unknown built-in crate {task.crate!r}")
             return p
     p = Path(task.repo).expanduser()
     if not (p / "Cargo.toml").is_file():
-        raise WorkspaceError(f"task {task.instance_id}: {p} is not a crate folder (no Cargo.toml)")
+        raise TaskSetupError(f"task {task.instance_id}: {p} is not a crate folder (no Cargo.toml)")
     return p
 
 
@@ -170,7 +175,7 @@ class PrebuiltCache:
         res = subprocess.run(["git", "-C", str(src), "archive", "--format=tar", commit],
                              capture_output=True, timeout=120)
         if res.returncode != 0:
-            raise WorkspaceError(f"git archive {commit} in {src} failed: {res.stderr.decode(errors='replace').strip()}")
+            raise TaskSetupError(f"git archive {commit} in {src} failed: {res.stderr.decode(errors='replace').strip()}")
         files: dict[str, bytes] = {}
         with tarfile.open(fileobj=io.BytesIO(res.stdout)) as tar:
             for m in tar.getmembers():
@@ -776,7 +781,7 @@ class WorkspaceManager:
                 try:
                     res = apply_patch(ws.path, task.setup_patch)
                 except PatchError as e:
-                    raise WorkspaceError(f"task {task.instance_id}: setup_patch does not apply: {e}") from e
+                    raise TaskSetupError(f"task {task.instance_id}: setup_patch does not apply: {e}") from e
                 for rel in res.files_deleted:
                     start.pop(rel, None)
                 for rel in res.files_changed + res.files_created:

@@ -16,7 +16,7 @@ from cargogym.policies.openai_compat import OpenAICompatiblePolicy, PolicyServer
 from cargogym.rollouts.runner import error_summary, failure_record, generate_each, is_infra_error
 from cargogym.rollouts.worker import SlotLostError
 from cargogym.sandbox.exec import SandboxError
-from cargogym.sandbox.workspace import WorkspaceError
+from cargogym.sandbox.workspace import TaskSetupError, WorkspaceError
 
 
 def _in_actor(cause):
@@ -37,6 +37,7 @@ def test_machinery_failures_are_infra(error):
 @pytest.mark.parametrize("error", [
     _in_actor(EnvUsageError("render_mode 'video' not supported")), _in_actor(KeyError("turns")),
     _in_actor(TypeError("unexpected keyword argument 'bogus'")), ValueError("bad conversation"),
+    _in_actor(TaskSetupError("task t: setup_patch does not apply: hunk #1 of src/lib.rs")),
 ])
 def test_episode_errors_are_not_infra(error):
     assert not is_infra_error(error)

@@ -144,3 +144,15 @@ def test_unknown_mode_is_a_clear_error():
 
     with pytest.raises(WorkspaceError, match="unknown workspace mode"):
         WorkspaceManager(mode="zfs")
+
+
+def test_a_task_that_cannot_be_set_up_is_a_task_error_not_infrastructure(sb_workspaces, sb_minicrate_task):
+    from dataclasses import replace
+
+    from cargogym.sandbox.workspace import TaskSetupError
+
+    bad = replace(sb_minicrate_task, instance_id="bad-setup",
+                  setup_patch="--- a/src/nowhere.rs\n+++ b/src/nowhere.rs\n@@ -1 +1 @@\n-old\n+new\n")
+    with pytest.raises(TaskSetupError, match="setup_patch does not apply"):
+        sb_workspaces.create(bad)
+    assert sb_workspaces.open_workspaces() == []
