@@ -303,10 +303,9 @@ class BuildInfo:
     package: str = ""
 
 
-def parse_build_messages(stdout: str) -> BuildInfo:
-    """Read ``cargo test --no-run --message-format=json`` output."""
-    info = BuildInfo()
-    seen: set[str] = set()
+def cargo_messages(stdout: str):
+    """The JSON objects of ``cargo --message-format=json`` output, one per line; other lines
+    (rustc's own text, torn or foreign lines) are skipped. Pure."""
     for line in stdout.splitlines():
         if not line.startswith("{"):
             continue
@@ -314,6 +313,15 @@ def parse_build_messages(stdout: str) -> BuildInfo:
             msg = json.loads(line)
         except json.JSONDecodeError:
             continue
+        if isinstance(msg, dict):
+            yield msg
+
+
+def parse_build_messages(stdout: str) -> BuildInfo:
+    """Read ``cargo test --no-run --message-format=json`` output."""
+    info = BuildInfo()
+    seen: set[str] = set()
+    for msg in cargo_messages(stdout):
         reason = msg.get("reason")
         if reason == "compiler-artifact":
             target = msg.get("target") or {}

@@ -6,12 +6,11 @@ sandbox's isolated CARGO_HOME; every one has a timeout.
 
 from __future__ import annotations
 
-import json
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cargogym.rewards.libtest import TestRun, render, run_tests
+from cargogym.rewards.libtest import TestRun, cargo_messages, render, run_tests
 from cargogym.sandbox.exec import ExecResult, Sandbox, toolchain
 
 CargoTestRun = TestRun  # fields: exec, tests, failures, binaries, valid, problems (+ build info)
@@ -27,13 +26,7 @@ def _diagnostics(stdout: str) -> tuple[list[str], list[str]]:
     """(errors, warnings) rendered, from ``--message-format=json`` output."""
     errors: list[str] = []
     warnings: list[str] = []
-    for line in stdout.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            msg = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for msg in cargo_messages(stdout):
         if msg.get("reason") != "compiler-message":
             continue
         m = msg.get("message") or {}

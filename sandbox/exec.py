@@ -224,13 +224,17 @@ CARGO_HOME_KEEP = {".package-cache", ".package-cache-mutate", ".global-cache"}  
 def isolated_cargo_home() -> Path:
     """An empty CARGO_HOME with ``net.offline = true`` (shared by all sandboxes of this user)."""
     home = cache_dir() / "cargo-home"
-    cfg = home / "config.toml"
-    if not cfg.exists():
-        home.mkdir(parents=True, exist_ok=True)
-        tmp = home / f".config.{os.getpid()}.tmp"
-        tmp.write_text(CARGO_HOME_CONFIG)
-        os.replace(tmp, cfg)
+    if not (home / "config.toml").exists():
+        _write_cargo_home_config(home)
     return home
+
+
+def _write_cargo_home_config(home: Path) -> None:
+    """Write ``home/config.toml`` atomically (a reader never sees it half-written)."""
+    home.mkdir(parents=True, exist_ok=True)
+    tmp = home / f".config.{os.getpid()}.{threading.get_ident()}.tmp"
+    tmp.write_text(CARGO_HOME_CONFIG)
+    os.replace(tmp, home / "config.toml")
 
 
 def reset_cargo_home(home: Path) -> list[str]:
@@ -260,12 +264,8 @@ def reset_cargo_home(home: Path) -> list[str]:
                 os.unlink(entry.path)
             except FileNotFoundError:
                 pass
-    cfg = home / "config.toml"
-    if not cfg.is_file():
-        home.mkdir(parents=True, exist_ok=True)
-        tmp = home / f".config.{os.getpid()}.{threading.get_ident()}.tmp"
-        tmp.write_text(CARGO_HOME_CONFIG)
-        os.replace(tmp, cfg)
+    if not (home / "config.toml").is_file():
+        _write_cargo_home_config(home)
     return changed
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 from typing import Iterator
 
 from cargogym.errors import CargogymError
+from cargogym.rewards.libtest import cargo_messages
 from cargogym.sandbox.exec import LocalSandbox, Sandbox, base_env, cache_dir, hide_from_sandboxes, toolchain
 from cargogym.sandbox.patch import PatchError, apply_patch, confined_path, normalize_rel
 from cargogym.tasks.record import Task
@@ -296,13 +297,7 @@ def own_units(crate_dir: Path, cargo_json: str) -> tuple[set[str], set[str], set
     crates: set[str] = set()
     paths: set[str] = set()
     own_ids: set[str] = set()
-    for line in cargo_json.splitlines():
-        if not line.startswith("{"):
-            continue
-        try:
-            msg = json.loads(line)
-        except json.JSONDecodeError:
-            continue
+    for msg in cargo_messages(cargo_json):
         if msg.get("reason") == "compiler-artifact" and _within(str(msg.get("manifest_path", "")), root):
             own_ids.add(str(msg.get("package_id", "")))
             target = msg.get("target") or {}
