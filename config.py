@@ -13,6 +13,8 @@ Usage::
 
 from __future__ import annotations
 
+import copy
+
 import dataclasses
 import types
 import typing
@@ -40,14 +42,28 @@ def resolve_config_path(name_or_path: str | Path) -> Path:
     raise ConfigError(f"config {str(name_or_path)!r} not found (looked in {CONFIG_DIR})")
 
 
+_YAML_CACHE: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
+    """The mapping in the YAML file ``path`` (a fresh copy each call; parsed once per file
+    version: envs made per episode read the same configs again and again)."""
     path = Path(path)
+    try:
+        st = path.stat()
+        key = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+    except OSError:
+        key = None
+    if key is not None and key in _YAML_CACHE:
+        return copy.deepcopy(_YAML_CACHE[key])
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise ConfigError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping")
+    if key is not None:
+        _YAML_CACHE[key] = copy.deepcopy(data)
     return data
 
 

@@ -49,6 +49,8 @@ enable them are not restored) are not covered here.
 
 from __future__ import annotations
 
+import functools
+
 import re
 import threading
 from dataclasses import dataclass, field
@@ -325,6 +327,22 @@ def _trait_name(node, src: bytes) -> str:
     return src[node.start_byte:node.end_byte].decode(errors="replace") if node is not None else ""
 
 
+def _memoised_by_text(fn):
+    """``fn(text)`` (a pure dict- or list-returning analysis of one source text) memoised by text:
+    the same start files are checked in every episode of a task. Each call gets a fresh copy."""
+    @functools.lru_cache(maxsize=1024)
+    def frozen(text: str) -> tuple:
+        result = fn(text)
+        return (dict, tuple(result.items())) if isinstance(result, dict) else (list, tuple(result))
+
+    @functools.wraps(fn)
+    def wrapper(text: str):
+        kind, items = frozen(text)
+        return kind(items)
+
+    return wrapper
+
+
 def _walk(node):
     stack = [node]
     while stack:
@@ -333,6 +351,7 @@ def _walk(node):
         stack.extend(reversed(n.children))
 
 
+@_memoised_by_text
 def code_constructs(text: str) -> dict[str, int]:
     """How often ``text`` uses each construct the code policy watches (phrase -> count); pure."""
     src = text.encode()
@@ -399,6 +418,7 @@ def code_constructs(text: str) -> dict[str, int]:
 _LINT_SUPPRESSORS = frozenset(("allow", "expect"))
 
 
+@_memoised_by_text
 def lint_suppressions(text: str) -> dict[str, int]:
     """How often ``text`` silences each lint with ``#[allow(..)]`` / ``#[expect(..)]`` (also ``#![..]``
     and inside macros): lint path (``clippy::all``, ``warnings``, ``dead_code``) -> count; pure."""
@@ -435,6 +455,7 @@ def suppressed_lints(graded: str, original: str | None) -> list[str]:
     return [lint for lint, k in now.items() if k > before.get(lint, 0)]
 
 
+@_memoised_by_text
 def fn_signatures(text: str) -> list[tuple[tuple[str, str], str, bool]]:
     """``((owner, name), signature, public)`` of every fn item outside macros: owner is
     ``"impl <type>"``, ``"trait <name>"`` or ``""``; the signature is its tokens without the body

@@ -157,6 +157,19 @@ def default_hidden() -> list[Path]:
     return out
 
 
+_JAIL_WORKS: set[str] = set()  # jail launchers that ran a probe command in this process
+
+
+def _probe_jail(binary: str) -> str | None:
+    """None when ``binary`` can jail a command here, else the kernel's refusal."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="cargogym-jail-probe-") as d:
+        probe = subprocess.run([binary, "--isolate", "--dropcaps", "--rw", d, "--", "touch", "ok"],
+                               capture_output=True, text=True, timeout=30, cwd=d)
+    return None if probe.returncode == 0 else probe.stderr.strip()[-300:]
+
+
 _REGISTERED_HIDDEN: dict[str, None] = {}  # insertion-ordered set
 _HIDDEN_LOCK = threading.Lock()
 
@@ -653,12 +666,9 @@ class LocalSandbox:
                 from cargogym.sandbox.jail import jail_binary
 
                 binary = str(jail_binary(toolchain()["rustc"], cache_dir() / "bin"))
-                import tempfile
-
-                with tempfile.TemporaryDirectory(prefix="cargogym-jail-probe-") as d:
-                    probe = subprocess.run([binary, "--isolate", "--dropcaps", "--rw", d, "--", "touch", "ok"],
-                                           capture_output=True, text=True, timeout=30, cwd=d)
-                if probe.returncode == 0:
+                refused = None if binary in _JAIL_WORKS else _probe_jail(binary)
+                if refused is None:
+                    _JAIL_WORKS.add(binary)  # the kernel's answer does not change within a process
                     self._jail = binary
                     tc = toolchain()
                     self._keep = [os.path.realpath(p) for p in (tc["bin_dir"], tc["sysroot"],
@@ -667,7 +677,7 @@ class LocalSandbox:
                                       "workspace and a private /tmp; hidden: " + ", ".join(self.hide)
                                       + " and registered task sources/tasks files; no capabilities")
                     return
-                self.jail_note = f"jail refused by the kernel: {probe.stderr.strip()[-300:]}"
+                self.jail_note = f"jail refused by the kernel: {refused}"
             except Exception as e:  # compile failure, missing rustc, ...
                 self.jail_note = f"jail unavailable: {e}"
         if required:

@@ -279,9 +279,15 @@ class JailError(RuntimeError):
     pass
 
 
+_RUSTC_VERSION: dict[str, str] = {}
+
+
 def jail_binary(rustc: str, bin_dir: Path) -> Path:
     """Compile (once, cached by source + compiler) and return the launcher's path."""
-    version = subprocess.run([rustc, "-V"], capture_output=True, text=True, timeout=60).stdout.strip()
+    version = _RUSTC_VERSION.get(rustc)
+    if version is None:
+        version = subprocess.run([rustc, "-V"], capture_output=True, text=True, timeout=60).stdout.strip()
+        _RUSTC_VERSION[rustc] = version
     digest = hashlib.sha256((JAIL_RS + version).encode()).hexdigest()[:16]
     with _LOCK:
         if digest in _BUILT and _BUILT[digest].exists():
