@@ -1,12 +1,18 @@
 """Rollout throughput: episodes/s with 1 vs 2 Ray workers (oracle policy, built-in tasks),
 env-side overhead per episode, and tokens/s of the tiny GPT-OSS MoE (CPU, or GPU when present).
 
+1- and 2-worker runs are interleaved and the speed-up is the median of paired ratios. The
+machine's busy cores during each run are recorded beside it: the speed-up two workers can give is
+bounded by 2 / (cores one worker already keeps busy), and one worker's cargo builds (the library
+and its test units compile in parallel) already use more than one core.
+
     python -m cargogym.benchmarks.bench_rollouts [--tasks N] [--repeats R]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -14,15 +20,29 @@ import time
 from cargogym.benchmarks.common import print_table, write_results
 
 
+def _cpu_jiffies() -> tuple[int, int]:
+    """(busy, total) CPU jiffies of the whole machine since boot (/proc/stat)."""
+    with open("/proc/stat") as fh:
+        fields = [int(x) for x in fh.readline().split()[1:]]
+    return sum(fields) - fields[3] - fields[4], sum(fields)
+
+
+BUSY: dict[int, list[float]] = {}  # workers -> cores kept busy during each run
+
+
 def _one_run(tasks, workers: int) -> tuple[float, list[dict]]:
-    """Episodes/s of one oracle rollout run (actor start-up included) and its records."""
+    """Episodes/s of one oracle rollout run (actor start-up included) and its records; the
+    machine's busy cores during the run go to ``BUSY[workers]``."""
     from cargogym.rollouts.runner import run_rollouts
     from cargogym.rollouts.storage import read_records
 
     with tempfile.TemporaryDirectory() as out:
+        b0, j0 = _cpu_jiffies()
         t0 = time.perf_counter()
         res = run_rollouts(tasks, "oracle", out, workers=workers, episodes_per_task=1)
         rate = res.written / (time.perf_counter() - t0)
+        b1, j1 = _cpu_jiffies()
+        BUSY.setdefault(workers, []).append((b1 - b0) / max(1, j1 - j0) * (os.cpu_count() or 1))
         return rate, read_records(f"{out}/trajectories.jsonl")
 
 
@@ -30,6 +50,7 @@ def _paired_rates(tasks, repeats: int) -> tuple[list[float], list[float], list[d
     """1-worker and 2-worker runs interleaved (1, 2, 1, 2, ...) so both see the same machine
     noise; returns the rates of each and the records of the last 2-worker run."""
     _one_run(tasks, 2)  # warm-up: every crate's pristine cache built, Ray workers forked
+    BUSY.clear()
     ones, twos, records = [], [], []
     for _ in range(repeats):
         ones.append(_one_run(tasks, 1)[0])
@@ -82,12 +103,16 @@ def main(argv=None) -> dict:
             {"metric": "oracle episodes/s, 2 workers", "value": r2, "runs": len(all2)},
             {"metric": "speed-up 2 vs 1 workers, median of paired runs", "value": paired, "runs": args.repeats,
              "goal": ">= 1.7"},
+            {"metric": "machine cores busy, 1 worker (cargo builds use both)",
+             "value": statistics.median(BUSY[1]), "runs": len(BUSY[1])},
+            {"metric": "machine cores busy, 2 workers", "value": statistics.median(BUSY[2]), "runs": len(BUSY[2])},
             {"metric": "episode wall time, median s", "value": statistics.median(walls) if walls else 0.0, "runs": len(walls)},
             {"metric": "env-side overhead per episode (wall - tool time), median s",
              "value": statistics.median(overhead) if overhead else 0.0, "runs": len(overhead)},
         ]
         extra["speedup"] = paired
         extra["speedup_runs"] = [b / a for a, b in zip(all1, all2)]
+        extra["busy_cores"] = {str(k): v for k, v in BUSY.items()}
     tok = _tokens_per_s(batch=8, new_tokens=64, repeats=args.repeats)
     rows.append({"metric": f"tiny GPT-OSS tokens/s ({tok['device']}, batch {tok['batch']})",
                  "value": tok["tokens_per_s"], "runs": args.repeats})

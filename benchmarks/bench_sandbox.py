@@ -73,7 +73,7 @@ def _raw_cargo(cwd: Path, env: dict[str, str] | None) -> float:
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(prog="bench_sandbox", description=__doc__.splitlines()[0])
     ap.add_argument("--crate", default=None, help="built-in crate (default: the smallest)")
-    ap.add_argument("--repeats", type=int, default=5, help="first-run_tests repetitions per variant")
+    ap.add_argument("--repeats", type=int, default=11, help="first-run_tests repetitions per variant")
     ap.add_argument("--resets", type=int, default=50, help="reset() repetitions per mode")
     ap.add_argument("--no-docker", action="store_true")
     args = ap.parse_args(argv)
