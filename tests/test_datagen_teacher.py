@@ -106,3 +106,23 @@ def test_cli_teacher_decompose_pairs_mix(envs_ledger_suite, tmp_path):
     assert {m["kind"] for m in mixed} == {"single_agent", "multi_role"} and len(mixed) == 4
     res = run.invoke(app, ["pairs", str(out / "episodes.jsonl"), "--out", str(tmp_path / "p.jsonl")])
     assert res.exit_code == 0 and "pairs" in res.output
+
+
+def test_cli_pairs_and_decompose_on_real_multi_bug_episodes(multi_bug_records, tmp_path):
+    from typer.testing import CliRunner
+
+    from cargogym.datagen.cli import app
+
+    episodes = tmp_path / "episodes.jsonl"
+    episodes.write_text("".join(json.dumps(r) + "\n" for r in multi_bug_records.values()))
+    run = CliRunner()
+    res = run.invoke(app, ["pairs", str(episodes), "--out", str(tmp_path / "pairs.jsonl")])
+    assert res.exit_code == 0, res.output
+    pairs = [json.loads(x) for x in (tmp_path / "pairs.jsonl").read_text().splitlines()]
+    assert len(pairs) == 1 and set(pairs[0]) >= {"prompt", "chosen", "rejected"}
+    assert pairs[0]["chosen_episode"] == multi_bug_records["delegate"]["episode_id"]
+    validate_pair(pairs[0])
+    res = run.invoke(app, ["decompose", str(episodes), "--out", str(tmp_path / "roles.jsonl")])
+    assert res.exit_code == 0, res.output
+    roles = [json.loads(x) for x in (tmp_path / "roles.jsonl").read_text().splitlines()]
+    assert [s["role"] for s in roles] == ["planner", "coder", "reviewer", "tester"]
