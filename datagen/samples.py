@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from cargogym.errors import CargogymError
+from cargogym.jsonl import numbered_json_lines
 
 KINDS = ("single_agent", "multi_role", "delegation")
 SOURCES = ("teacher", "decompose", "rollout", "openai_teacher")
@@ -92,13 +93,7 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[dict]:
     if not p.is_file():
         raise FileNotFoundError(f"{p}: no such file")
     with p.open(encoding="utf-8") as f:
-        for n, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SampleError(f"{p}:{n}: not valid JSON ({e.msg})") from None
+        for n, row in numbered_json_lines(f, str(p), SampleError):
             if not isinstance(row, dict):
                 raise SampleError(f"{p}:{n}: each line must be a JSON object")
             yield row

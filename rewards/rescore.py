@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from cargogym.errors import CargogymError
+from cargogym.jsonl import numbered_json_lines
 from cargogym.rewards.spec import RewardSpec
 
 
@@ -51,13 +52,7 @@ def episode_files(run_dir: str | Path) -> list[Path]:
 def iter_episodes(files: list[Path]) -> Iterator[tuple[Path, int, dict[str, Any]]]:
     for f in files:
         with f.open(encoding="utf-8") as fh:
-            for lineno, line in enumerate(fh, 1):
-                if not line.strip():
-                    continue
-                try:
-                    ep = json.loads(line)
-                except json.JSONDecodeError as e:
-                    raise RescoreError(f"{f}:{lineno}: not valid JSON ({e})") from e
+            for lineno, ep in numbered_json_lines(fh, str(f), RescoreError):
                 if isinstance(ep, dict) and ("grading" in ep or "reward" in ep):
                     yield f, lineno, ep
 

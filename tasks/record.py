@@ -32,6 +32,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from cargogym.jsonl import numbered_json_lines
+
 FAMILIES = ("single_bug", "multi_bug", "implement", "review", "compile_error")
 BUILTIN_PREFIX = "builtin:"
 
@@ -196,13 +198,7 @@ def iter_tasks(path: str | os.PathLike) -> Iterator[Task]:
     base = Path(path).resolve().parent
     hide_from_sandboxes(base, path)
     with open(path, encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                data = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TaskFormatError(f"{path}:{lineno}: not valid JSON ({e})") from e
+        for lineno, data in numbered_json_lines(fh, str(path), TaskFormatError):
             try:
                 yield resolve_repo(Task.from_dict(data), base)
             except TaskFormatError as e:

@@ -18,6 +18,7 @@ import subprocess
 from pathlib import Path
 from typing import Any, Iterable
 
+from cargogym.jsonl import numbered_json_lines
 from cargogym.tasks.record import FAMILIES, Task, TaskFormatError, atomic_write_text
 
 _QUALIFIED = re.compile(r"^(lib::|doc::|(test|bin|bench|example):[^:]+::)")
@@ -44,13 +45,7 @@ def _read_records(path: Path) -> list[dict[str, Any]]:
             raise TaskFormatError(f"{path}: expected a list of instance objects")
         return data
     records = []
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise TaskFormatError(f"{path}:{lineno}: not valid JSON ({e})") from e
+    for lineno, rec in numbered_json_lines(text.splitlines(), str(path), TaskFormatError):
         if not isinstance(rec, dict):
             raise TaskFormatError(f"{path}:{lineno}: expected a JSON object")
         records.append(rec)

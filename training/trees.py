@@ -40,6 +40,7 @@ from typing import Any, Iterable, Iterator, Sequence
 import numpy as np
 
 from cargogym.errors import CargogymError
+from cargogym.jsonl import numbered_json_lines
 from cargogym.training.advantages import group_advantages
 from cargogym.training.values import Forest, group_ids, preference_pairs, value_iteration
 
@@ -97,13 +98,7 @@ def iter_trees(path: str | Path) -> Iterator[dict[str, Any]]:
     if not path.is_file():
         raise FileNotFoundError(f"tree file {path} does not exist")
     with path.open(encoding="utf-8") as fh:
-        for lineno, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                tree = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise TreeFormatError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+        for lineno, tree in numbered_json_lines(fh, str(path), TreeFormatError):
             yield check_tree(tree, f"{path}:{lineno}")
 
 
