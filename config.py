@@ -130,14 +130,18 @@ def from_dict(cls: type[T], data: dict[str, Any], source: str = "<dict>") -> T:
     return cls(**kwargs)
 
 
+def read_config(name_or_path: str | Path | None) -> tuple[dict[str, Any], str]:
+    """``(mapping, source)`` of a config name under ``configs/`` or a YAML path; ``({}, "defaults")``
+    for None. ``source`` is what error messages name."""
+    if name_or_path is None:
+        return {}, "defaults"
+    path = resolve_config_path(name_or_path)
+    return read_yaml(path), str(path)
+
+
 def load_config(cls: type[T], name_or_path: str | Path | None = None, overrides: list[str] | None = None) -> T:
     """Load ``cls`` from a YAML file (or defaults when None) and apply overrides."""
-    data: dict[str, Any] = {}
-    source = "defaults"
-    if name_or_path is not None:
-        path = resolve_config_path(name_or_path)
-        data = read_yaml(path)
-        source = str(path)
+    data, source = read_config(name_or_path)
     data = apply_overrides(data, overrides)
     return from_dict(cls, data, source if not overrides else f"{source} (+ overrides)")
 

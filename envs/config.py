@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cargogym.config import ConfigError, from_dict, read_yaml, resolve_config_path
+from cargogym.config import ConfigError, from_dict, read_config
 
 
 @dataclass
@@ -51,12 +51,7 @@ class EnvConfig:
 
 def load_env_config(name_or_path: str | Path | None = "env", overrides: dict[str, Any] | None = None) -> EnvConfig:
     """``configs/<name>.yaml`` (or a path, or None for defaults) with keyword ``overrides`` on top."""
-    data: dict[str, Any] = {}
-    source = "defaults"
-    if name_or_path is not None:
-        path = resolve_config_path(name_or_path)
-        data = read_yaml(path)
-        source = str(path)
+    data, source = read_config(name_or_path)
     data.update(overrides or {})
     known = {f.name for f in dataclasses.fields(EnvConfig)}
     unknown = sorted(set(data) - known)
