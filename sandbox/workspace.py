@@ -497,12 +497,7 @@ def overlay_supported(probe_dir: Path) -> tuple[bool, str]:
             except OSError as e:
                 _OVERLAY_OK, _OVERLAY_NOTE = False, f"overlay mount refused ({e}); using copies"
             finally:
-                for mp in mounts_under(d):
-                    try:
-                        umount(mp)
-                    except OSError:
-                        pass
-                shutil.rmtree(d, ignore_errors=True)
+                _remove_tree(d)
     return bool(_OVERLAY_OK), _OVERLAY_NOTE
 
 
@@ -656,6 +651,7 @@ def cleanup_stale(parent: Path | None = None) -> list[Path]:
 
 
 def _remove_tree(d: Path) -> None:
+    """Unmount everything mounted under ``d``, then delete it."""
     for mp in mounts_under(d):
         try:
             umount(mp)
