@@ -89,6 +89,15 @@ class Arena:
     def grade(self, ws, timeout: float = GRADE_TIMEOUT):
         return grade(self.task, ws, self.sandbox, clippy=False, timeout=timeout)
 
+    def run_and_grade(self, body: str):
+        """Put ``body`` in the arena function, run the tests in the sandbox, then grade:
+        ``(test run, grading report)``; the workspace is closed either way."""
+        ws = self.workspace(body)
+        try:
+            return run_cargo_tests(self.sandbox, ws.path, timeout=GRADE_TIMEOUT), self.grade(ws)
+        finally:
+            ws.close()
+
     def unqualified(self) -> list[str]:
         return [n.split("::", 1)[1] for n in self.task.FAIL_TO_PASS + self.task.PASS_TO_PASS]
 
@@ -188,27 +197,17 @@ def test_infinite_loop(arena):
 
 
 def test_allocating_64_gib(arena):
-    ws = arena.workspace('let v = vec![7u8; 64usize << 30]; panic!("allocated {} bytes", v.len())')
-    try:
-        run = run_cargo_tests(arena.sandbox, ws.path, timeout=GRADE_TIMEOUT)
-        report = arena.grade(ws)
-    finally:
-        ws.close()
+    run, report = arena.run_and_grade('let v = vec![7u8; 64usize << 30]; panic!("allocated {} bytes", v.len())')
     assert_no_credit(report)
     assert not run.valid and any("signal" in p for p in run.problems)          # the binary aborted
     assert "memory allocation" in " ".join(b.stderr_tail for b in run.binaries)
 
 
 def test_100_mb_of_output(arena):
-    ws = arena.workspace(
+    run, report = arena.run_and_grade(
         "static ONCE: std::sync::Once = std::sync::Once::new(); ONCE.call_once(|| { use std::io::Write; "
         "let mut o = std::io::stdout(); let line = [b'x'; 1024]; for _ in 0..100 * 1024 { let _ = o.write_all(&line); } });"
         ' panic!("printed")')
-    try:
-        run = run_cargo_tests(arena.sandbox, ws.path, timeout=GRADE_TIMEOUT)
-        report = arena.grade(ws)
-    finally:
-        ws.close()
     assert_no_credit(report)
     assert run.exec.truncated and any("truncated" in p for p in run.problems)
     assert len(run.binaries[0].stderr_tail) < 10_000
@@ -271,25 +270,15 @@ def test_fake_ok_lines(arena):
     names = arena.unqualified()
     lines = "".join(f'test {n} ... ok\\n{{ \\"type\\": \\"test\\", \\"name\\": \\"{n}\\", \\"event\\": \\"ok\\" }}\\n'
                     for n in names)
-    ws = arena.workspace(f'use std::io::Write; let _ = std::io::stdout().write_all(b"{lines}"); '
-                         'let _ = std::io::stdout().flush(); panic!("printed fake lines")')
-    try:
-        run = run_cargo_tests(arena.sandbox, ws.path, timeout=GRADE_TIMEOUT)
-        report = arena.grade(ws)
-    finally:
-        ws.close()
+    run, report = arena.run_and_grade(f'use std::io::Write; let _ = std::io::stdout().write_all(b"{lines}"); '
+                                      'let _ = std::io::stdout().flush(); panic!("printed fake lines")')
     assert_no_credit(report)
     assert not run.valid and any("reported twice" in p or "summary" in p for p in run.problems)
     assert "could not be trusted" in render(run)
 
 
 def test_process_exit_zero(arena):
-    ws = arena.workspace("std::process::exit(0)")
-    try:
-        run = run_cargo_tests(arena.sandbox, ws.path, timeout=GRADE_TIMEOUT)
-        report = arena.grade(ws)
-    finally:
-        ws.close()
+    run, report = arena.run_and_grade("std::process::exit(0)")
     assert_no_credit(report)
     assert not run.valid and any("before its test summary" in p for p in run.problems)
 
