@@ -27,12 +27,9 @@ def _cpu_jiffies() -> tuple[int, int]:
     return sum(fields) - fields[3] - fields[4], sum(fields)
 
 
-BUSY: dict[int, list[float]] = {}  # workers -> cores kept busy during each run
-
-
-def _one_run(tasks, workers: int) -> tuple[float, list[dict]]:
-    """Episodes/s of one oracle rollout run (actor start-up included) and its records; the
-    machine's busy cores during the run go to ``BUSY[workers]``."""
+def _one_run(tasks, workers: int) -> tuple[float, float, list[dict]]:
+    """(episodes/s, machine cores kept busy, records) of one oracle rollout run (actor start-up
+    included)."""
     from cargogym.rollouts.runner import run_rollouts
     from cargogym.rollouts.storage import read_records
 
@@ -42,21 +39,23 @@ def _one_run(tasks, workers: int) -> tuple[float, list[dict]]:
         res = run_rollouts(tasks, "oracle", out, workers=workers, episodes_per_task=1)
         rate = res.written / (time.perf_counter() - t0)
         b1, j1 = _cpu_jiffies()
-        BUSY.setdefault(workers, []).append((b1 - b0) / max(1, j1 - j0) * (os.cpu_count() or 1))
-        return rate, read_records(f"{out}/trajectories.jsonl")
+        busy = (b1 - b0) / max(1, j1 - j0) * (os.cpu_count() or 1)
+        return rate, busy, read_records(f"{out}/trajectories.jsonl")
 
 
-def _paired_rates(tasks, repeats: int) -> tuple[list[float], list[float], list[dict]]:
+def _paired_runs(tasks, repeats: int) -> tuple[dict[int, list[float]], dict[int, list[float]], list[dict]]:
     """1-worker and 2-worker runs interleaved (1, 2, 1, 2, ...) so both see the same machine
-    noise; returns the rates of each and the records of the last 2-worker run."""
+    noise: ``({workers: rates}, {workers: busy cores}, records of the last 2-worker run)``."""
     _one_run(tasks, 2)  # warm-up: every crate's pristine cache built, Ray workers forked
-    BUSY.clear()
-    ones, twos, records = [], [], []
+    rates: dict[int, list[float]] = {1: [], 2: []}
+    busy: dict[int, list[float]] = {1: [], 2: []}
+    records: list[dict] = []
     for _ in range(repeats):
-        ones.append(_one_run(tasks, 1)[0])
-        rate, records = _one_run(tasks, 2)
-        twos.append(rate)
-    return ones, twos, records
+        for workers in (1, 2):
+            rate, cores, records = _one_run(tasks, workers)
+            rates[workers].append(rate)
+            busy[workers].append(cores)
+    return rates, busy, records
 
 
 def _tokens_per_s(batch: int, new_tokens: int, repeats: int) -> dict:
@@ -92,7 +91,8 @@ def main(argv=None) -> dict:
 
         tasks = select_tasks(None, limit=args.tasks, families=["single_bug"])
         ensure_ray(num_cpus=2)
-        all1, all2, recs = _paired_rates(tasks, args.repeats)
+        rates, busy, recs = _paired_runs(tasks, args.repeats)
+        all1, all2 = rates[1], rates[2]
         r1, r2 = statistics.median(all1), statistics.median(all2)
         paired = statistics.median(b / a for a, b in zip(all1, all2))
         walls = [r.get("rollout_wall_time", 0.0) for r in recs]
@@ -104,15 +104,15 @@ def main(argv=None) -> dict:
             {"metric": "speed-up 2 vs 1 workers, median of paired runs", "value": paired, "runs": args.repeats,
              "goal": ">= 1.7"},
             {"metric": "machine cores busy, 1 worker (cargo builds use both)",
-             "value": statistics.median(BUSY[1]), "runs": len(BUSY[1])},
-            {"metric": "machine cores busy, 2 workers", "value": statistics.median(BUSY[2]), "runs": len(BUSY[2])},
+             "value": statistics.median(busy[1]), "runs": len(busy[1])},
+            {"metric": "machine cores busy, 2 workers", "value": statistics.median(busy[2]), "runs": len(busy[2])},
             {"metric": "episode wall time, median s", "value": statistics.median(walls) if walls else 0.0, "runs": len(walls)},
             {"metric": "env-side overhead per episode (wall - tool time), median s",
              "value": statistics.median(overhead) if overhead else 0.0, "runs": len(overhead)},
         ]
         extra["speedup"] = paired
         extra["speedup_runs"] = [b / a for a, b in zip(all1, all2)]
-        extra["busy_cores"] = {str(k): v for k, v in BUSY.items()}
+        extra["busy_cores"] = {str(k): v for k, v in busy.items()}
     tok = _tokens_per_s(batch=8, new_tokens=64, repeats=args.repeats)
     rows.append({"metric": f"tiny GPT-OSS tokens/s ({tok['device']}, batch {tok['batch']})",
                  "value": tok["tokens_per_s"], "runs": args.repeats})
